@@ -1,0 +1,1 @@
+"""Command-line interface (argparse); imports no Qt."""

@@ -1,0 +1,1 @@
+"""Qt-free core: project model, layers, styles, CRS helpers, undo commands."""

@@ -1,0 +1,1 @@
+"""Readers and writers: files in, datasets out (no styles, no widgets)."""

@@ -1,0 +1,1 @@
+"""Processing algorithms declared once, run by the GUI, the CLI and tests alike."""

@@ -1,0 +1,1 @@
+"""All Qt code of GIS Desk lives under this package."""

@@ -1,0 +1,1 @@
+"""GIS Desk estates plugin (features arrive with the estates issue)."""

@@ -1,0 +1,1 @@
+"""GIS Desk planning plugin (features arrive with the planning issue)."""
