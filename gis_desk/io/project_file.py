@@ -116,7 +116,11 @@ def migrate(data: dict, path: str | Path = "<project>") -> dict:
         step = MIGRATIONS.get(version)
         if step is None:
             raise ProjectFileError(f"No upgrade from project schema version {version} is known", path=path)
-        data = step(dict(data))
+        try:
+            data = step(dict(data))
+        except Exception as exc:  # an old file laid out in a way the upgrade did not expect
+            raise ProjectFileError(f"The project could not be upgraded from schema version {version}: {exc}",
+                                   path=path, hint="the file may have been edited by hand") from exc
         version += 1
         data["schema_version"] = version
     return data
@@ -276,7 +280,8 @@ def save_project(project: Project, path: str | Path) -> Path:
         try:
             atomic_write_bytes(backup_path(path), path.read_bytes())
         except OSError as exc:  # includes WriterError
-            raise WriterError(f"Could not keep a backup of the previous project file: {exc}", path=path,
+            reason = exc.message if isinstance(exc, WriterError) else (exc.strerror or str(exc))
+            raise WriterError(f"Could not keep a backup of the previous project file: {reason}", path=path,
                               hint="check the folder is writable and the disk is not full") from exc
     atomic_write_text(path, text)
     from gis_desk.core.autosave import autosave_file_for, discard_autosave
@@ -344,8 +349,8 @@ def load_project_document(path: str | Path) -> dict[str, Any]:
     try:
         data = migrate(data, path)
     except ProjectFileError as exc:
-        exc.message += _line_of(text, "schema_version")
-        raise ProjectFileError(exc.message, path=path, hint=exc.hint, details=exc.details) from None
+        raise ProjectFileError(exc.message + _line_of(text, "schema_version"), path=path, hint=exc.hint,
+                               details=exc.details) from exc
     _check_document(data, path, text)
     return data
 

@@ -374,3 +374,37 @@ def test_value_that_is_not_plain_data_fails_before_touching_the_file(survey):
     with pytest.raises(WriterError, match="survey.gdesk.*cannot be written"):
         session.save()
     assert path.read_bytes() == old and not project_file.backup_path(path).exists()
+
+
+def test_a_failing_upgrade_gives_a_project_file_error(tmp_path, readers, monkeypatch):
+    path = tmp_path / "old.gdesk"
+    path.write_text('{"format": "gis-desk-project", "name": "x", "layers": []}')
+    monkeypatch.setitem(MIGRATIONS, 0, lambda doc: doc["a_key_the_upgrade_expected"])
+    with pytest.raises(ProjectFileError, match="old.gdesk.*upgraded from schema version 0"):
+        read_project(path, readers.make_session())
+
+
+def test_round_trip_through_the_builtin_readers(tmp_path, readers):
+    """The real readers (gis_desk.io.vector / raster) reopen layers with their saved options."""
+    from gis_desk.session import Session
+
+    polygons, _, raster = readers.write_survey_data(tmp_path / "data")
+    csv = tmp_path / "data" / "sites.csv"
+    csv.write_text("name,easting,northing\nDepot,370010,390010\nPark,370020,390020\n")
+    session = Session()
+    session.open(raster)
+    session.open(polygons)[0].style = GraduatedStyle(field="decile", classes=[
+        ClassRange(1, 5, Symbol(fill="#ff0000ff")), ClassRange(5, 10, Symbol(fill="#0000ffff"))])
+    session.open(csv, crs="EPSG:27700")[0].visible = False
+    path = session.save(tmp_path / "builtin.gdesk")
+    doc = json.loads(path.read_text())
+    assert [layer["source"]["reader"] for layer in doc["layers"]] == [
+        "builtins.read_raster", "builtins.read_vector", "builtins.read_vector"]
+    assert doc["layers"][2]["source"]["path"] == "data/sites.csv"
+    loaded = Session()
+    loaded.load(path)
+    layers = loaded.project.layers
+    assert [layer.is_broken for layer in layers] == [False, False, False], [getattr(x, "error", "") for x in layers]
+    assert [layer_state(x) for x in layers] == [layer_state(x) for x in session.project.layers]
+    assert len(layers[2].dataset) == 2 and crs_id(layers[2].crs) == "EPSG:27700"
+    assert layers[0].dataset.width == 4 and len(layers[1].dataset) == 4
