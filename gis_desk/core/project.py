@@ -49,7 +49,7 @@ class Project:
     def __init__(self, crs: Any = BNG, title: str = "Untitled") -> None:
         self.events = ProjectEvents()
         self.layers: EventedList[Layer] = EventedList()
-        self.title = title
+        self._title = title
         self._crs = to_crs(crs)
         self._path: Path | None = None
         self._dirty = False
@@ -75,6 +75,16 @@ class Project:
         self.mark_dirty(False)
 
     # -- state ---------------------------------------------------------------------------------
+    @property
+    def title(self) -> str:
+        return self._title
+
+    @title.setter
+    def title(self, value: str) -> None:
+        if value != self._title:
+            self._title = str(value)
+            self.mark_dirty()
+
     @property
     def crs(self):
         return self._crs
