@@ -148,3 +148,42 @@ def test_real_trafford_lsoa_identify(real_data):
     results = identify(project, inner.x, inner.y, tolerance=0.5)
     assert [r.feature_id for r in results] == [target]
     assert results[0].attributes == {c: frame[c].iloc[target] for c in frame.columns if c != "geometry"}
+
+
+def test_geotiff_opened_by_the_session_identifies_known_pixels(tmp_path, session):
+    import rasterio
+    from rasterio.transform import from_origin
+
+    data = np.arange(2 * 4 * 5, dtype="float32").reshape(2, 4, 5)
+    data[1, 2, 3] = -9999
+    path = tmp_path / "grid.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=5, height=4, count=2, dtype="float32",
+                       crs="EPSG:27700", transform=from_origin(380_000, 395_000, 10, 10), nodata=-9999) as dst:
+        dst.write(data)
+    session.open(path)
+    [hit] = identify(session.project, 380_000 + 32.5, 395_000 - 27.5, tolerance=1)
+    assert hit.values == {"Band 1": 13.0, "Band 2": None}
+    [hit] = identify(session.project, 380_000 + 0.5, 395_000 - 39.5, tolerance=1)  # last row, first column
+    assert hit.values == {"Band 1": 15.0, "Band 2": 35.0}
+
+
+def test_real_dsm_values_match_rasterio(real_data, session):
+    import rasterio
+
+    path = real_data / "odm_outputs/orthority/odm/odm_dem/dsm.tif"
+    [layer] = session.open(path)
+    with rasterio.open(path) as src:
+        row, col = src.height // 3, src.width // 2
+        x, y = src.xy(row, col)  # pixel centre, file CRS
+        expected = float(src.read(1, window=((row, row + 1), (col, col + 1)))[0, 0])
+        nodata = src.nodata
+        from gis_desk.core.crs import transform_xy
+
+        px, py = transform_xy(src.crs.to_wkt(), session.project.crs, x, y)
+    [hit] = identify(session.project, px, py, tolerance=0.01)
+    assert hit.layer is layer
+    if nodata is not None and expected == nodata:
+        assert hit.values["Band 1"] is None
+    else:
+        assert hit.values["Band 1"] == pytest.approx(expected)
+    assert (hit.attributes["row"], hit.attributes["column"]) == (row, col)

@@ -124,7 +124,7 @@ class MapCanvas(QWidget):
         self._active_layer: Layer | None = None
         self._has_view = False  # False until a view was chosen (then layers no longer refit)
         self._overlay: QImage | None = None
-        self._overlay_view: Viewport | None = None
+        self._overlay_view: tuple | None = None  # the _decoration_key it was drawn for
 
         self._scheduler = RenderScheduler(self)
         self._scheduler.layer_rendered.connect(self._on_layer_rendered)
@@ -402,7 +402,7 @@ class MapCanvas(QWidget):
     def _decorations(self) -> QImage | None:
         """Scale bar and north arrow for the current view, drawn by the Qt-free renderer."""
         view = self._viewport
-        if self._overlay_view != view:
+        if self._overlay_view != self._decoration_key(view):
             from gis_desk.render.decorations import draw_decorations
 
             canvas = np.zeros((view.height, view.width, 4), dtype=np.uint8)
@@ -412,8 +412,17 @@ class MapCanvas(QWidget):
             except GisDeskError as exc:
                 log.warning("Map decorations not drawn: %s", exc)
                 self._overlay = None
-            self._overlay_view = view
+            self._overlay_view = self._decoration_key(view)
         return self._overlay
+
+    @staticmethod
+    def _decoration_key(view: Viewport) -> tuple:
+        """What the scale bar and north arrow depend on: not the extent, so a drag reuses them
+        (in degrees the scale bar also depends on latitude)."""
+        from gis_desk.core.crs import to_crs
+
+        latitude = round(view.center[1], 3) if to_crs(view.crs).is_geographic else None
+        return view.width, view.height, view.crs, view.pixel_size, latitude
 
     def _paint_map(self, painter: QPainter) -> None:
         painter.fillRect(QRectF(0, 0, self.width(), self.height()), BACKGROUND)

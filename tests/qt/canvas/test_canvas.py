@@ -197,21 +197,29 @@ def test_first_layer_added_fits_the_view_and_crs_change_keeps_the_area(qtbot, se
     assert close(color_at(widget, -2.35, 53.425), (255, 0, 0))
 
 
-def test_grab_map_image_matches_widget_size_and_has_decorations(canvas):
+def test_grab_map_image_matches_widget_size_and_has_decorations(qtbot, canvas, monkeypatch):
+    from gis_desk.qt.canvas.render_job import qimage_to_rgba
+    from gis_desk.render import decorations
+
     image = canvas.grab_map_image()
     assert (image.width(), image.height()) == (WIDTH, HEIGHT)
-    # decorations (scale bar, north arrow) put non-background pixels where no layer is
-    from gis_desk.qt.canvas.render_job import qimage_to_rgba
-
-    rgba = qimage_to_rgba(image)
-    empty_map = rgba.copy()
-    red = layer(canvas.session, "red")
-    assert red is not None
-    # compare with a composition without the overlay
-    canvas._overlay_view = canvas.viewport
-    canvas._overlay = None
-    empty_map = qimage_to_rgba(canvas.grab_map_image())
-    assert (rgba != empty_map).any()
+    calls = []
+    real = decorations.draw_decorations
+    monkeypatch.setattr(decorations, "draw_decorations", lambda *a, **k: calls.append(k) or real(*a, **k))
+    # dragging does not redraw decorations (they do not depend on the extent) ...
+    canvas.preview_view(canvas.shifted(canvas.viewport, 30, 20))
+    with_decor = qimage_to_rgba(canvas.grab_map_image())
+    assert calls == []
+    # ... a new scale does, through the Qt-free renderer
+    canvas.zoom_in()
+    canvas.grab_map_image()
+    assert calls and calls[-1]["scale_bar"] and calls[-1]["north_arrow"]
+    # and they are really drawn: without the overlay the image differs
+    monkeypatch.setattr(decorations, "draw_decorations", lambda image, *a, **k: image)
+    canvas._overlay_view = None
+    without = qimage_to_rgba(canvas.grab_map_image())
+    assert (with_decor != without).any()
+    settle(qtbot, canvas)
 
 
 def test_slow_layer_never_freezes_the_window_and_stale_jobs_are_cancelled(qtbot, canvas, scene, monkeypatch):
@@ -305,3 +313,32 @@ def test_removing_layer_drops_its_image(qtbot, canvas, scene):
     scene.undo_stack.undo()
     settle(qtbot, canvas)
     assert close(color_at(canvas, 1700, 1700), (0, 0, 255))
+
+
+def test_real_trafford_lsoas_drawn_and_identified(qtbot, session, real_data):
+    from gis_desk.qt.canvas import MapCanvas
+
+    path = real_data / "uk_boundaries/UK-GeoJSON/lsoa11_E08000009_Trafford.geojson"
+    widget = MapCanvas(session)
+    qtbot.addWidget(widget)
+    widget.resize(600, 450)
+    widget.show()
+    with qtbot.waitSignal(widget.render_finished, timeout=10_000) as blocker:
+        [lsoa] = session.open(path)
+    assert blocker.args[0] > 0
+    full = session.project.full_extent()
+    ext = widget.viewport.extent
+    assert ext[0] <= full[0] and ext[2] >= full[2] and ext[1] <= full[1] and ext[3] >= full[3]
+    target = 42
+    inner = lsoa.dataset.frame.to_crs(27700).geometry.iloc[target].representative_point()
+    fill = lsoa.style.symbol.fill  # '#rrggbbaa', drawn over white
+    r, g, b, a = (int(fill[i:i + 2], 16) for i in (1, 3, 5, 7))
+    expected = tuple(round(c * a / 255 + 255 * (1 - a / 255)) for c in (r, g, b))
+    assert close(color_at(widget, inner.x, inner.y), expected, tol=6)
+    widget.set_tool("identify")
+    px, py = widget.viewport.world_to_pixel(inner.x, inner.y)
+    with qtbot.waitSignal(widget.identify_results, timeout=2000) as found:
+        qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=QPoint(int(px), int(py)))
+    hits = found.args[0]
+    assert hits[0].feature_id == target and hits[0].distance == 0.0  # the containing polygon first
+    assert hits[0].attributes["LSOA11CD"] == lsoa.dataset.frame["LSOA11CD"].iloc[target]
