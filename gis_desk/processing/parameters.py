@@ -440,9 +440,8 @@ class Extent:
     def polygon_in(self, target_crs: Any, densify: int = 64):
         """The rectangle as a shapely polygon in ``target_crs``; edges are densified first so a
         rectangle in one CRS keeps its true shape (curved edges) in another."""
-        from shapely import segmentize
+        import shapely
         from shapely.geometry import box
-        from shapely.ops import transform
 
         from gis_desk.core.crs import same_crs, transformer
 
@@ -450,7 +449,8 @@ class Extent:
         if self.crs is None or target_crs is None or same_crs(self.crs, target_crs):
             return rect
         step = max(self.xmax - self.xmin, self.ymax - self.ymin) / densify
-        moved = transform(transformer(self.crs, target_crs).transform, segmentize(rect, step))
+        moved = shapely.transform(shapely.segmentize(rect, step), transformer(self.crs, target_crs).transform,
+                                  interleaved=False)
         return moved if moved.is_valid else moved.buffer(0)
 
     def __str__(self) -> str:
