@@ -46,11 +46,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Options whose value may start with '-' (western longitudes, negative coordinates), which
+# argparse would otherwise take for an option: '--extent -2.4,53.3,...' -> '--extent=-2.4,...'.
+_NUMERIC_VALUE_OPTIONS = ("--extent",)
+
+
+def _join_numeric_values(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    items = iter(argv)
+    for item in items:
+        if item in _NUMERIC_VALUE_OPTIONS:
+            value = next(items, None)
+            out.append(item if value is None else f"{item}={value}")
+        else:
+            out.append(item)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI on ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
     parser = build_parser()
     try:
-        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+        args = parser.parse_args(_join_numeric_values(list(sys.argv[1:] if argv is None else argv)))
     except SystemExit as exc:  # argparse: --help/--version (0) or usage errors (2)
         return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_BAD_PARAMETERS
     try:

@@ -163,18 +163,6 @@ def write_vector_output(frame, path: str | Path) -> str:
 
 
 def _write_frame(frame, path: Path, driver: str, layer: str) -> None:
-    try:
-        from gis_desk.io.vector import write_vector
-    except ImportError:  # the writer module is optional for the processing core
-        write_vector = None
-    if write_vector is not None:
-        write_vector(frame, str(path), driver=driver, layer=layer)
-        return
-    import pyogrio
+    from gis_desk.io.vector import write_vector
 
-    try:
-        kwargs = {"layer": layer} if driver in ("GPKG",) else {}
-        pyogrio.write_dataframe(frame, str(path), driver=driver, **kwargs)
-    except Exception as exc:  # GDAL reports disk, permission and format problems alike
-        raise WriterError(f"Could not write the {driver} file: {exc}", path=path,
-                          hint="check the disk has space and the attribute names suit the format") from exc
+    write_vector(frame, str(path), driver=driver, layer=layer)

@@ -226,52 +226,23 @@ def _is_geodataframe(value: Any) -> bool:
 
 
 def read_vector_frame(path: str | Path, layer: str | None = None, crs: Any = None):
-    """Read one vector layer into a ``GeoDataFrame`` (CRS set from ``crs`` only if it has none).
+    """Read one vector layer into a ``GeoDataFrame`` through the built-in vector reader.
 
-    Uses the built-in reader ``gis_desk.io.vector.read_vector`` when installed, else pyogrio.
-    Raises ``ParameterError`` when the file holds several layers and none was named, and
-    ``ReaderError`` subclasses for unreadable files.
+    ``crs`` applies only when the file states none.  Raises ``ParameterError`` when the file
+    holds several layers and none was named, and the reader's ``ReaderError`` subclasses,
+    ``MissingCrsError`` or ``DataError`` for unreadable files.
     """
-    try:
-        from gis_desk.io.vector import read_vector
-    except ImportError:  # the reader module is optional for the processing core
-        return _read_with_pyogrio(path, layer, crs)
-    options: dict[str, Any] = {"layer": layer} if layer else {}
     from gis_desk.core.datasets import VectorDataset
+    from gis_desk.io.vector import read_vector
 
+    options: dict[str, Any] = {"layer": layer} if layer else {}
     found = read_vector(str(path), crs=crs, **options)
     datasets = [ds for ds in found if isinstance(ds, VectorDataset)]  # not GeoPackage tiles
     if len(datasets) != 1:
         names = ", ".join(str(ds.source.options.get("layer", "?")) for ds in datasets)
-        raise ParameterError(f"the file holds {len(datasets)} layers ({names})", path=path,
+        raise ParameterError(f"the file holds {len(datasets)} vector layers ({names or 'none'})", path=path,
                              hint=f"name one as '{path}|layername=NAME'")
     return datasets[0].frame.copy()
-
-
-def _read_with_pyogrio(path: str | Path, layer: str | None, crs: Any):
-    import pyogrio
-
-    from gis_desk.errors import CorruptFileError
-
-    try:
-        if layer is None:
-            layers = [str(row[0]) for row in pyogrio.list_layers(path)]
-            if len(layers) > 1:
-                raise ParameterError(f"the file holds {len(layers)} layers ({', '.join(layers)})", path=path,
-                                     hint=f"name one as '{path}|layername=NAME'")
-        frame = pyogrio.read_dataframe(path, layer=layer)
-    except pyogrio.errors.DataSourceError as exc:
-        raise CorruptFileError("The file cannot be read as vector data", path=path,
-                               hint="check it is a GeoPackage, Shapefile, GeoJSON or other vector file",
-                               details=str(exc)) from exc
-    if not _is_geodataframe(frame):
-        from gis_desk.errors import DataError
-
-        raise DataError("The file has no geometry", path=path,
-                        hint="for a CSV, give X/Y, longitude/latitude or WKT columns")
-    if frame.crs is None and crs is not None:
-        frame = frame.set_crs(crs)
-    return frame
 
 
 class RasterLayerParameter(_LayerParameter):

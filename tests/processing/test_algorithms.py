@@ -270,3 +270,13 @@ def test_session_runs_an_algorithm_and_opens_its_output(session, tmp_path):
     assert outputs["count"] == 1
     (layer,) = session.project.layers
     assert layer.dataset.frame.area.sum() == pytest.approx(polygon_area(8, 25))
+
+
+def test_an_existing_output_file_is_replaced_whole(plugins, tmp_path):
+    import pyogrio
+
+    target = tmp_path / "result.gpkg"
+    pyogrio.write_dataframe(gpd.GeoDataFrame(geometry=[Point(0, 0)], crs="EPSG:27700"), target, layer="old")
+    square = gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)], crs="EPSG:27700")
+    run(plugins, "builtins.buffer", input=square, distance_m=1, output=str(target))
+    assert [name for name, _ in pyogrio.list_layers(target)] == ["result"]

@@ -175,3 +175,31 @@ def test_declarations_are_json_friendly():
     text = json.dumps([p.to_dict() for p in params])
     assert '"default": "EPSG:27700"' in text and '"extensions": [".gpkg", ".shp"]' in text
     assert not math.isnan(NumberParameter("x", "X", default=1).to_dict()["default"])
+
+
+def test_a_multi_layer_geopackage_needs_a_layer_name(tmp_path):
+    import pyogrio
+
+    path = tmp_path / "survey.gpkg"
+    for name, geom in (("roads", Point(0, 0)), ("sites", Point(5, 5))):
+        pyogrio.write_dataframe(gpd.GeoDataFrame(geometry=[geom], crs="EPSG:27700"), path, layer=name)
+    p = VectorLayerParameter("input", "Input")
+    with pytest.raises(ParameterError, match="2 vector layers") as err:
+        p.load(str(path))
+    assert "layername=" in str(err.value)
+    assert p.load(f"{path}|layername=sites").geometry[0] == Point(5, 5)
+
+
+def test_raster_parameter(tmp_path, real_data):
+    from gis_desk.io.raster import read_raster
+    from gis_desk.processing.parameters import RasterLayerParameter
+
+    tif = real_data / "odm_outputs/webodm_fixtures/orthophoto.tif"
+    p = RasterLayerParameter("dem", "Surface model")
+    assert p.kind == "raster" and p.path(str(tif)) == str(tif)
+    (dataset,) = read_raster(str(tif))
+    assert p.path(dataset) == dataset.source.path
+    with pytest.raises(ParameterError, match="dem.*does not exist"):
+        p.parse(str(tmp_path / "none.tif"))
+    with pytest.raises(ParameterError, match="expected a raster"):
+        p.validate(gpd.GeoDataFrame(geometry=[Point(0, 0)]))
