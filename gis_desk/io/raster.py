@@ -169,7 +169,7 @@ class RasterioDataset(RasterDataset):
         # Requested area in (fractional) pixel coordinates of the full-resolution raster.
         xmin, ymin, xmax, ymax = (float(v) for v in bounds)
         inv = ~self.transform
-        cols, rows = zip(*(inv * (x, y) for x, y in ((xmin, ymax), (xmax, ymax), (xmin, ymin), (xmax, ymin))))
+        cols, rows = zip(*(inv @ (x, y) for x, y in ((xmin, ymax), (xmax, ymax), (xmin, ymin), (xmax, ymin))))
         c0, c1, r0, r1 = min(cols), max(cols), min(rows), max(rows)
         if c1 <= c0 or r1 <= r0:
             return np.ma.masked_array(data, mask)
