@@ -21,11 +21,11 @@ def _write_tif(path: Path, array: np.ndarray, *, origin=(377000.0, 393000.0), pi
     ``origin`` and pixels ``pixel`` CRS units wide; ``crs=None`` writes no CRS."""
     import rasterio
     from rasterio.errors import NotGeoreferencedWarning
-    from rasterio.transform import from_origin
+    from affine import Affine
 
     array = array[None] if array.ndim == 2 else array
     kw = dict(driver="GTiff", width=array.shape[2], height=array.shape[1], count=array.shape[0],
-              dtype=array.dtype, transform=from_origin(origin[0], origin[1], pixel, pixel), nodata=nodata)
+              dtype=array.dtype, transform=Affine(pixel, 0.0, origin[0], 0.0, -pixel, origin[1]), nodata=nodata)
     if crs is not None:
         kw["crs"] = crs
     if photometric:
