@@ -31,7 +31,7 @@ from gis_desk.errors import CanceledError, DataError
 from gis_desk.render import skia_util
 from gis_desk.render.viewport import Viewport
 
-HIGHLIGHT = Symbol(fill="#ffff00c8", stroke="#c8a000ff", stroke_width=1.2, size=9.0)
+HIGHLIGHT = Symbol(fill="#ffff00ff", stroke="#c8a000ff", stroke_width=1.2, size=9.0)
 _POINT, _LINE, _RING, _POLYGON = 0, 1, 2, 3
 _COLLECTIONS = (4, 5, 6, 7)  # multi-point, multi-line, multi-polygon, geometry collection
 
