@@ -123,6 +123,7 @@ class MapCanvas(QWidget):
         self._highlight: list[tuple[Layer, Any]] = []
         self._active_layer: Layer | None = None
         self._has_view = False  # False until a view was chosen (then layers no longer refit)
+        self._fit_pending = False  # a fit to newly added first layers waits for the event loop
         self._overlay: QImage | None = None
         self._overlay_view: tuple | None = None  # the _decoration_key it was drawn for
 
@@ -473,6 +474,8 @@ class MapCanvas(QWidget):
         self._link.connect(events.moved, self._on_layers_reordered)
         self._link.connect(events.reordered, self._on_layers_reordered)
         self._link.connect(self.project.events.crs, self._on_crs_changed)
+        self._link.connect(self.project.events.path, self._on_project_path)
+        self._link.connect(self.project.events.view_extent, self._on_view_extent_requested)
         for layer in self.project.layers:
             self._watch(layer)
 
@@ -491,12 +494,29 @@ class MapCanvas(QWidget):
 
     def _on_layer_inserted(self, index: int, layer: Layer) -> None:
         self._watch(layer)
-        if not self._has_view:
-            extent = self.project.view_extent or self.project.full_extent()
-            if extent is not None:
-                self._fit(extent)
-                return
+        first = all(other is layer for other in self.project.layers)
+        if first or not self._has_view or self._fit_pending:
+            # choose the view once the whole batch is in (a file may bring several layers)
+            if not self._fit_pending:
+                self._fit_pending = True
+                QTimer.singleShot(0, self._fit_new_layers)
+            return
         self._render_layer(layer)
+
+    def _fit_new_layers(self) -> None:
+        """The first layers of a project choose the view: the view saved with a loaded project,
+        otherwise all of the layers."""
+        if not self._fit_pending:
+            return
+        self._fit_pending = False
+        if not self._has_view and self.project.view_extent is not None:
+            self.set_extent(self.project.view_extent)
+            return
+        extent = self.project.full_extent()
+        if extent is not None:
+            self._fit(extent)
+        else:
+            self._render_all()
 
     def _on_layer_removed(self, index: int, layer: Layer) -> None:
         self._forget(layer)
@@ -505,12 +525,26 @@ class MapCanvas(QWidget):
         self.update()
 
     def _on_layer_replaced(self, index, old, new) -> None:
-        if isinstance(old, Layer):
-            self._forget(old)
-        if isinstance(new, Layer):
-            self._watch(new)
-            self._render_layer(new)
+        """``layers[i] = layer`` (e.g. a re-pointed broken layer); slices give lists."""
+        for layer in old if isinstance(old, (list, tuple)) else [old]:
+            if isinstance(layer, Layer):
+                self._forget(layer)
+        for layer in new if isinstance(new, (list, tuple)) else [new]:
+            if isinstance(layer, Layer):
+                self._watch(layer)
+                self._render_layer(layer)
         self.update()
+
+    def _on_project_path(self, path) -> None:
+        # the path is cleared when the project is reset (new project, or loading one): its
+        # first layers then choose the view, from the saved ``view_extent`` when there is one
+        if path is None:
+            self._has_view = False
+
+    def _on_view_extent_requested(self, extent) -> None:
+        """``project.events.view_extent.emit(extent)`` asks every view to show ``extent``."""
+        if extent is not None and tuple(extent) != tuple(self._viewport.extent):
+            self.set_extent(extent)
 
     def _on_layers_reordered(self, *args) -> None:
         self.update()
@@ -613,5 +647,6 @@ class MapCanvas(QWidget):
             super().keyPressEvent(event)
 
     def closeEvent(self, event) -> None:
-        self._scheduler.shutdown()  # model links stay until the widget is destroyed
+        self._scheduler.shutdown(wait=False)  # never block the GUI on a slow renderer
+        # model links stay until the widget is destroyed: a closed canvas may be shown again
         super().closeEvent(event)

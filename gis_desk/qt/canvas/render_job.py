@@ -14,15 +14,18 @@ thread).  Rendering reprojects, so it must run on Python threads.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QImage
 
@@ -56,6 +59,7 @@ class RenderResult:
     layer_id: str
     serial: int
     viewport: Any
+    scheduler_key: int = 0
     image: QImage | None = None
     error: BaseException | None = None
     canceled: bool = False
@@ -82,15 +86,42 @@ def qimage_to_rgba(image: QImage) -> np.ndarray:
 
 
 class _Mailbox(QObject):
-    """Lives in the GUI thread; workers emit ``delivered`` and Qt queues it across threads."""
+    """Lives in the GUI thread for the whole session; workers emit ``delivered`` and Qt queues
+    it across threads.  It is shared and never deleted because a worker may still be emitting
+    when a canvas is destroyed (emitting on a QObject being deleted by another thread
+    crashes); results then find their scheduler gone and are dropped."""
 
     delivered = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.schedulers: weakref.WeakValueDictionary[int, RenderScheduler] = weakref.WeakValueDictionary()
+        self.delivered.connect(self._dispatch, Qt.ConnectionType.QueuedConnection)
+
+    @Slot(object)
+    def _dispatch(self, result: "RenderResult") -> None:
+        scheduler = self.schedulers.get(result.scheduler_key)
+        if scheduler is not None and shiboken6.isValid(scheduler):
+            scheduler._on_delivered(result)
+
+
+_MAILBOX: _Mailbox | None = None
+
+
+def _shared_mailbox() -> _Mailbox:
+    """The one mailbox, created on first use (from the GUI thread, by a scheduler)."""
+    global _MAILBOX
+    if _MAILBOX is None or not shiboken6.isValid(_MAILBOX):
+        _MAILBOX = _Mailbox()
+    return _MAILBOX
 
 
 class LayerRenderJob:
     """Render one layer for one viewport; post a ``RenderResult`` to ``mailbox``."""
 
-    def __init__(self, layer, viewport, serial: int, token: CancelToken, mailbox: _Mailbox) -> None:
+    def __init__(self, layer, viewport, serial: int, token: CancelToken, mailbox: _Mailbox,
+                 scheduler_key: int) -> None:
+        self.scheduler_key = scheduler_key
         self.layer = layer
         self.viewport = viewport
         self.serial = serial
@@ -98,7 +129,7 @@ class LayerRenderJob:
         self.mailbox = mailbox
 
     def run(self) -> None:
-        result = RenderResult(self.layer.id, self.serial, self.viewport)
+        result = RenderResult(self.layer.id, self.serial, self.viewport, self.scheduler_key)
         start = time.perf_counter()
         try:
             if self.token():
@@ -118,10 +149,10 @@ class LayerRenderJob:
             result.error = exc
             result.traceback = traceback.format_exc()
         result.elapsed_ms = (time.perf_counter() - start) * 1000.0
-        try:
-            self.mailbox.delivered.emit(result)
-        except RuntimeError:  # the canvas was destroyed while we rendered
-            pass
+        self.mailbox.delivered.emit(result)
+
+
+_SCHEDULER_KEYS = itertools.count(1)
 
 
 class RenderScheduler(QObject):
@@ -140,8 +171,9 @@ class RenderScheduler(QObject):
         super().__init__(parent)
         self.max_threads = max_threads or max(2, os.cpu_count() or 2)
         self._pool: ThreadPoolExecutor | None = None
-        self._mailbox = _Mailbox(self)
-        self._mailbox.delivered.connect(self._on_delivered, Qt.ConnectionType.QueuedConnection)
+        self._mailbox = _shared_mailbox()
+        self._key = next(_SCHEDULER_KEYS)
+        self._mailbox.schedulers[self._key] = self
         self._serial = 0
         self._live: dict[str, tuple[int, CancelToken]] = {}  # layer id -> current job
         self._batch_start: float | None = None
@@ -167,7 +199,7 @@ class RenderScheduler(QObject):
         self.jobs_started += 1
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.max_threads, thread_name_prefix="gis-desk-render")
-        self._pool.submit(LayerRenderJob(layer, viewport, self._serial, token, self._mailbox).run)
+        self._pool.submit(LayerRenderJob(layer, viewport, self._serial, token, self._mailbox, self._key).run)
 
     def cancel(self, layer_id: str | None = None) -> None:
         """Cancel the job of one layer, or every job (``None``)."""
@@ -189,7 +221,6 @@ class RenderScheduler(QObject):
         if pool is not None:
             pool.shutdown(wait=wait, cancel_futures=True)
 
-    @Slot(object)
     def _on_delivered(self, result: RenderResult) -> None:
         live = self._live.get(result.layer_id)
         if live is None or live[0] != result.serial:

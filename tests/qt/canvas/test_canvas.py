@@ -342,3 +342,51 @@ def test_real_trafford_lsoas_drawn_and_identified(qtbot, session, real_data):
     hits = found.args[0]
     assert hits[0].feature_id == target and hits[0].distance == 0.0  # the containing polygon first
     assert hits[0].attributes["LSOA11CD"] == lsoa.dataset.frame["LSOA11CD"].iloc[target]
+
+
+def test_saved_view_comes_back_when_the_project_is_reloaded(qtbot, canvas, scene, tmp_path):
+    scene.new_project()  # the synthetic layers have no files: use a real GeoPackage
+    assert not canvas.is_rendering
+    red = vector_layer("red", [__import__("shapely").box(1000, 1000, 2000, 2000)], "#ff0000ff")
+    red.dataset.frame.to_file(tmp_path / "red.gpkg")
+    with qtbot.waitSignal(canvas.render_finished, timeout=5000):
+        [opened] = scene.open(tmp_path / "red.gpkg")
+    opened.style = red.style
+    canvas.zoom_to_layer(opened)
+    canvas.zoom_out()
+    saved = canvas.viewport.extent
+    settle(qtbot, canvas)
+    target = scene.save(tmp_path / "view.gdesk")
+    scene.new_project()
+    assert canvas.grab_map_image().pixelColor(200, 150).getRgb()[:3] == (255, 255, 255)
+    canvas.set_extent((0, 0, 100, 100))  # the user looks elsewhere, then reopens
+    with qtbot.waitSignal(canvas.render_finished, timeout=5000):
+        scene.load(target)
+    assert canvas.viewport.extent == pytest.approx(saved, abs=1e-6)
+    assert close(color_at(canvas, 1200, 1200), (255, 0, 0))
+
+
+def test_replacing_a_layer_in_place_redraws_it(qtbot, canvas, scene):
+    import shapely
+
+    index = scene.project.layers.index(layer(scene, "red"))
+    green = vector_layer("green", [shapely.box(1000, 1000, 2000, 2000)], "#00ff00ff")
+    with qtbot.waitSignal(canvas.render_finished, timeout=5000):
+        scene.project.layers[index] = green
+    assert close(color_at(canvas, 1200, 1200), (0, 255, 0))
+
+
+def test_first_layers_of_an_empty_project_are_all_fitted(qtbot, canvas, scene):
+    import shapely
+
+    scene.new_project()
+    canvas.set_extent((0, 0, 10, 10))  # the user wanders about the empty project
+    a = vector_layer("a", [shapely.box(0, 0, 100, 100)], "#ff0000ff")
+    b = vector_layer("b", [shapely.box(5000, 5000, 5100, 5100)], "#0000ffff")
+    with qtbot.waitSignal(canvas.render_finished, timeout=5000):
+        scene.add_layers([a, b])  # one file bringing two layers
+    ext = canvas.viewport.extent
+    assert ext[0] <= 0 and ext[1] <= 0 and ext[2] >= 5100 and ext[3] >= 5100
+    c = vector_layer("c", [shapely.box(9000, 9000, 9100, 9100)], "#00ff00ff")
+    scene.add_layers([c])  # later layers do not move the view
+    assert canvas.viewport.extent == ext
