@@ -124,6 +124,9 @@ class MapCanvas(QWidget):
         self._active_layer: Layer | None = None
         self._has_view = False  # False until a view was chosen (then layers no longer refit)
         self._fit_pending = False  # a fit to newly added first layers waits for the event loop
+        # (extent, margin) of a view chosen automatically (initial, first layers, loaded project):
+        # until the user navigates, a resize fits it again instead of keeping the scale
+        self._auto_extent: tuple[tuple[float, ...], float] | None = None
         self._overlay: QImage | None = None
         self._overlay_view: tuple | None = None  # the _decoration_key it was drawn for
 
@@ -319,15 +322,19 @@ class MapCanvas(QWidget):
                 extent = (0.0, 0.0, 1.0, 1.0)
         else:
             self._has_view = True
+        self._auto_extent = (tuple(extent), 0.0)
         return Viewport.fit(extent, *self._size(), project.crs)
 
-    def _fit(self, extent) -> None:
-        self._set_view(Viewport.fit(extent, *self._size(), self.project.crs, margin=self.ZOOM_MARGIN))
+    def _fit(self, extent, margin: float | None = None, auto: bool = False) -> None:
+        margin = self.ZOOM_MARGIN if margin is None else margin
+        self._set_view(Viewport.fit(extent, *self._size(), self.project.crs, margin=margin),
+                       auto_extent=(tuple(extent), margin) if auto else None)
 
-    def _set_view(self, viewport: Viewport, debounce: bool = False) -> None:
+    def _set_view(self, viewport: Viewport, debounce: bool = False, auto_extent=None) -> None:
         old_scale = self._viewport.scale_denominator() if self._viewport is not None else None
         self._viewport = viewport
         self._has_view = True
+        self._auto_extent = auto_extent
         self.project.view_extent = viewport.extent
         self.update()
         self.extent_changed.emit(viewport.extent)
@@ -510,11 +517,11 @@ class MapCanvas(QWidget):
             return
         self._fit_pending = False
         if not self._has_view and self.project.view_extent is not None:
-            self.set_extent(self.project.view_extent)
+            self._fit(self.project.view_extent, margin=0.0, auto=True)
             return
         extent = self.project.full_extent()
         if extent is not None:
-            self._fit(extent)
+            self._fit(extent, auto=True)
         else:
             self._render_all()
 
@@ -584,15 +591,12 @@ class MapCanvas(QWidget):
         w, h = self._size()
         if (w, h) == (self._viewport.width, self._viewport.height):
             return
-        if not self._has_view:
-            extent = self.project.full_extent()
-            self._viewport = (Viewport.fit(extent, w, h, self.project.crs, margin=self.ZOOM_MARGIN)
-                              if extent is not None else self._viewport.resized(w, h))
-            if extent is not None:
-                self._has_view = True
-            self._debounce.start()
-            return
-        self._set_view(self._viewport.resized(w, h), debounce=True)
+        if self._auto_extent is not None:  # nobody navigated yet: keep showing the same area
+            extent, margin = self._auto_extent
+            view = Viewport.fit(extent, w, h, self.project.crs, margin=margin)
+            self._set_view(view, debounce=True, auto_extent=self._auto_extent)
+        else:  # keep centre and scale, as QGIS does
+            self._set_view(self._viewport.resized(w, h), debounce=True)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self.setFocus(Qt.FocusReason.MouseFocusReason)

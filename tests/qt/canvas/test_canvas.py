@@ -390,3 +390,67 @@ def test_first_layers_of_an_empty_project_are_all_fitted(qtbot, canvas, scene):
     c = vector_layer("c", [shapely.box(9000, 9000, 9100, 9100)], "#00ff00ff")
     scene.add_layers([c])  # later layers do not move the view
     assert canvas.viewport.extent == ext
+
+
+def test_canvas_destroyed_while_a_layer_renders(qtbot, session, monkeypatch):
+    import gc
+
+    import shapely
+    from shiboken6 import isValid
+
+    from gis_desk.qt.canvas import MapCanvas
+    from gis_desk.render import renderer
+
+    real = renderer.render_layer
+    started, release, finished = threading.Event(), threading.Event(), threading.Event()
+
+    def held(layer, viewport, cancel=None):
+        started.set()
+        release.wait(5)
+        try:
+            return real(layer, viewport, cancel=cancel)
+        finally:
+            finished.set()
+
+    monkeypatch.setattr(renderer, "render_layer", held)
+    widget = MapCanvas(session)
+    widget.resize(200, 150)
+    session.project.layers.append(vector_layer("a", [shapely.box(0, 0, 10, 10)], "#ff0000ff"))
+    qtbot.waitUntil(started.is_set, timeout=5000)
+    widget.deleteLater()
+    qtbot.waitUntil(lambda: not isValid(widget), timeout=5000)
+    del widget
+    gc.collect()
+    release.set()
+    qtbot.waitUntil(finished.is_set, timeout=5000)
+    qtbot.wait(50)  # the late result is delivered to nobody
+    session.project.layers[0].opacity = 0.5  # the model no longer calls into the dead widget
+    session.project.layers[0].selection = {0}
+
+
+def test_escape_cancels_a_zoom_box_drag(qtbot, canvas):
+    canvas.set_tool("zoom_in_box")
+    before = canvas.viewport
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(50, 50))
+    qtbot.mouseMove(canvas, QPoint(150, 120))
+    qtbot.keyClick(canvas, Qt.Key.Key_Escape)
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(150, 120))
+    assert canvas.viewport == before
+
+
+def test_resize_refits_an_automatic_view_but_keeps_a_chosen_scale(qtbot, scene):
+    from gis_desk.qt.canvas import MapCanvas
+
+    widget = MapCanvas(scene)  # made before the window lays it out (default size)
+    qtbot.addWidget(widget)
+    widget.resize(800, 400)
+    widget.show()
+    full = scene.project.full_extent()
+    vp = widget.viewport
+    assert vp.extent[3] - vp.extent[1] == pytest.approx(full[3] - full[1])  # tight fit at 800x400
+    assert vp.center == pytest.approx(((full[0] + full[2]) / 2, (full[1] + full[3]) / 2))
+    widget.zoom_in()  # the user chose a scale: a resize keeps it
+    ps = widget.viewport.pixel_size
+    widget.resize(600, 400)
+    assert widget.viewport.pixel_size == pytest.approx(ps)
+    settle(qtbot, widget)
