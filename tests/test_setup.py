@@ -202,3 +202,58 @@ def test_run_with_a_dead_x_display_explains(tmp_path):
     done = subprocess.run(["bash", str(RUN_APP)], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "no X server is listening" in done.stderr
+
+
+# -- packaging ------------------------------------------------------------------------------------
+
+PACKAGING = ROOT / "packaging"
+
+
+def test_pyinstaller_spec_and_launcher_compile():
+    for name in ("gis_desk.spec", "gis_desk_launcher.py", "hooks/hook-gis_desk.py", "smoke_test.py"):
+        source = (PACKAGING / name).read_text(encoding="utf-8")
+        compile(source, str(PACKAGING / name), "exec")
+    spec = (PACKAGING / "gis_desk.spec").read_text(encoding="utf-8")
+    assert 'entry_points(group="gis_desk.plugins")' in spec  # plugins bundled by their entry points
+    assert '"sample_surveys", "trafford"' in spec and '"resources"' in spec
+
+
+def test_desktop_entry_has_the_required_keys():
+    lines = (PACKAGING / "gis-desk.desktop").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "[Desktop Entry]"
+    entry = dict(line.split("=", 1) for line in lines[1:] if "=" in line)
+    assert entry["Type"] == "Application" and entry["Name"] == "GIS Desk"
+    assert entry["Exec"].startswith("gis-desk ") and entry["Icon"] == "gis-desk"
+    assert "application/x-gis-desk-project;" in entry["MimeType"]
+    assert entry["Categories"].endswith(";")
+    mime = (PACKAGING / "gis-desk-mime.xml").read_text(encoding="utf-8")
+    assert 'type="application/x-gis-desk-project"' in mime and 'pattern="*.gdesk"' in mime
+
+
+def test_windows_installer_is_per_user():
+    iss = (PACKAGING / "gis_desk.iss").read_text(encoding="utf-8")
+    assert "PrivilegesRequired=lowest" in iss
+    assert "DefaultDirName={localappdata}" in iss
+    assert "HKLM" not in iss  # nothing machine-wide
+    assert (PACKAGING / "icons" / "gis-desk.ico").read_bytes()[:4] == b"\x00\x00\x01\x00"
+
+
+def test_smoke_test_passes_on_the_installed_cli():
+    exe = Path(sys.executable).with_name("gis-desk")
+    if not exe.exists():
+        pytest.skip(f"{exe} is not installed")
+    done = subprocess.run([sys.executable, str(PACKAGING / "smoke_test.py"), "--exe", str(exe)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "smoke test passed" in done.stdout
+
+
+def test_smoke_test_fails_on_a_broken_program(tmp_path):
+    fake = tmp_path / "gis-desk"
+    fake.write_text("#!/bin/sh\necho 'something went wrong' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    done = subprocess.run([sys.executable, str(PACKAGING / "smoke_test.py"), "--exe", str(fake),
+                           "--sample", str(ROOT / "sample_surveys" / "trafford")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "FAIL  gis-desk --version" in done.stdout and "smoke test FAILED" in done.stdout
