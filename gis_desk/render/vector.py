@@ -32,6 +32,7 @@ from gis_desk.render import skia_util
 from gis_desk.render.viewport import Viewport
 
 HIGHLIGHT = Symbol(fill="#ffff00ff", stroke="#c8a000ff", stroke_width=1.2, size=9.0)
+OUTLINE_HIDES_EDGES_PX = 0.3  # outlines at least this wide (and half opaque) cover fill edges
 _POINT, _LINE, _RING, _POLYGON = 0, 1, 2, 3
 _COLLECTIONS = (4, 5, 6, 7)  # multi-point, multi-line, multi-polygon, geometry collection
 
@@ -99,6 +100,28 @@ class PreparedGeometry:
     lines: FlatParts
     points: FlatParts
     _anchors: np.ndarray | None = field(default=None, repr=False)
+    _simplified: dict = field(default_factory=dict, repr=False)
+    _segment: float | None = field(default=None, repr=False)
+
+    def rings_for(self, pixel_size: float) -> FlatParts:
+        """Polygon rings simplified (Douglas-Peucker, topology kept) to the largest power of two
+        not above half a pixel, cached per such level; the original rings when simplifying
+        would remove little (the tolerance is under a third of the median edge length)."""
+        if self._segment is None:
+            steps = np.diff(self.rings.coords[: 200_000], axis=0)
+            self._segment = float(np.median(np.hypot(steps[:, 0], steps[:, 1]))) if len(steps) else 0.0
+        level = int(np.floor(np.log2(pixel_size / 2.0)))
+        tolerance = 2.0 ** level
+        if tolerance < self._segment / 3.0 or len(self.rings.feature) == 0:
+            return self.rings
+        found = self._simplified.get(level)
+        if found is None:
+            if len(self._simplified) >= 6:  # keep a few zoom levels only
+                self._simplified.pop(next(iter(self._simplified)))
+            simple = shapely.simplify(self.geoms, tolerance, preserve_topology=True)
+            simple = shapely.orient_polygons(simple, exterior_cw=False)
+            found = self._simplified[level] = flatten(simple)[0]
+        return found
 
     def anchors(self) -> np.ndarray:
         """(n, 2) label anchor per feature (a point on the surface; NaN for empty rows)."""
@@ -188,6 +211,11 @@ def feature_classes(frame, style) -> tuple[np.ndarray, list[Symbol]]:
             symbols.append(style.other)
         if column.dtype.kind in "biuf":
             keys = column.astype(float).map(lookup)
+        elif all(isinstance(k, str) for k in lookup):  # text categories: one hashed lookup
+            keys = column.map(lookup)
+            unmatched = keys.isna() & column.notna()
+            if unmatched.any():  # other values, or numbers in a text column: match one by one
+                keys[unmatched] = column[unmatched].map(lambda v: lookup.get(_key(v), other))
         else:
             keys = column.map(lambda v: lookup.get(_key(v), other))
         return keys.fillna(other).to_numpy(dtype=np.int32), symbols
@@ -280,16 +308,19 @@ def draw_features(canvas, prepared: PreparedGeometry, viewport: Viewport, rows: 
     feature_class = np.where(rows, classes, -1)
     present = [c for c in np.unique(feature_class) if c >= 0]
     outlines = []
-    ring_class = feature_class[prepared.rings.feature]
+    rings = prepared.rings_for(viewport.pixel_size)
+    ring_class = feature_class[rings.feature]
     for c in present:
         _check(cancel)
-        px, offsets = _gather(prepared.rings, ring_class == c, viewport, simplify=True)
+        px, offsets = _gather(rings, ring_class == c, viewport, simplify=True)
         if px is None:
             continue
         symbol = symbols[c]
         path = skia_util.path_from_rings(px, offsets, closed=True)
+        outlined = symbol.stroke_width >= OUTLINE_HIDES_EDGES_PX and skia_util.parse_color(symbol.stroke)[3] >= 0.5
         if skia_util.parse_color(symbol.fill)[3] > 0:
-            canvas.drawPath(path, skia_util.fill_paint(symbol.fill))
+            # an outline drawn over the edge hides aliasing, and aliased fills cost a third
+            canvas.drawPath(path, skia_util.fill_paint(symbol.fill, antialias=not outlined))
         if symbol.stroke_width > 0 and skia_util.parse_color(symbol.stroke)[3] > 0:
             outlines.append((path, symbol))
     for path, symbol in outlines:
