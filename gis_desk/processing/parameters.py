@@ -145,11 +145,12 @@ class _LayerParameter(Parameter):
         if isinstance(value, Path):
             value = str(value)
         if isinstance(value, str):
-            path, _ = _split_layer_name(value.strip())
+            value = os.path.expanduser(value.strip())  # '~' after 'key=' is not expanded by shells
+            path, _ = _split_layer_name(value)
             if not Path(path).exists():
                 raise self.error("the file does not exist", path=path,
                                  hint="check the path; it may have been moved or renamed")
-            return value.strip()
+            return value
         if isinstance(value, Layer):
             if value.is_broken or value.dataset is None:
                 raise self.error(f"layer '{value.name}' has no data (its file is missing)",
@@ -260,6 +261,20 @@ class RasterLayerParameter(_LayerParameter):
         """The file to open with rasterio (the dataset's source path for layers)."""
         value = self.validate(value)
         return value if isinstance(value, str) else value.source.path
+
+    def load(self, value: Any, crs: Any = None):
+        """The raster as a ``RasterDataset`` (read lazily, window by window).
+
+        ``crs`` applies only when the file has none.  Raises ``ParameterError`` for a bad
+        value and the reader's errors (``CorruptFileError``, ``MissingCrsError``...).
+        """
+        value = self.validate(value)
+        if value is None or not isinstance(value, str):
+            return value
+        from gis_desk.io.raster import read_raster
+
+        (dataset,) = read_raster(value, crs=crs)
+        return dataset
 
 
 # --- numbers and choices -------------------------------------------------------------------

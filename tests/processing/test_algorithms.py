@@ -280,3 +280,20 @@ def test_an_existing_output_file_is_replaced_whole(plugins, tmp_path):
     square = gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)], crs="EPSG:27700")
     run(plugins, "builtins.buffer", input=square, distance_m=1, output=str(target))
     assert [name for name, _ in pyogrio.list_layers(target)] == ["result"]
+
+
+def test_dissolve_by_groups_equals_one_geos_union():
+    import shapely
+
+    from gis_desk.processing.algorithms.vector import dissolve_geometries
+
+    rng = np.random.default_rng(7)
+    circles = shapely.buffer(shapely.points(rng.uniform(0, 1000, size=(3000, 2))), 8, quad_segs=4)
+    geoms = np.concatenate([circles, [shapely.LineString([(0, 0), (1000, 1000)]), shapely.Polygon()]])
+    for candidate in (circles, geoms):
+        merged = dissolve_geometries(candidate, Feedback())
+        reference = shapely.union_all(candidate)
+        assert merged.is_valid and merged.area == pytest.approx(reference.area, rel=1e-12)
+        assert merged.symmetric_difference(reference).area < 1e-6
+        assert merged.length == pytest.approx(reference.length, rel=1e-9)  # the line's outside parts too
+    assert dissolve_geometries(np.array([shapely.Polygon()]), Feedback()).is_empty

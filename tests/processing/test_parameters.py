@@ -199,6 +199,7 @@ def test_raster_parameter(tmp_path, real_data):
     assert p.kind == "raster" and p.path(str(tif)) == str(tif)
     (dataset,) = read_raster(str(tif))
     assert p.path(dataset) == dataset.source.path
+    assert p.load(str(tif)).width == 212 and p.load(dataset) is dataset
     with pytest.raises(ParameterError, match="dem.*does not exist"):
         p.parse(str(tmp_path / "none.tif"))
     with pytest.raises(ParameterError, match="expected a raster"):

@@ -218,6 +218,41 @@ def _lonlat_bounds(frame):
     return transform_bounds(frame.crs, WGS84, frame.total_bounds)
 
 
+def dissolve_geometries(geoms, feedback: Feedback, start: float = 0.0, end: float = 100.0):
+    """The union of ``geoms`` (a numpy array of shapely geometries) as one geometry.
+
+    Only groups of geometries that touch or overlap are unioned (connected components of the
+    "intersects" graph); the groups are disjoint, so their pieces form a valid multi-part
+    geometry directly.  This is much faster than one GEOS union of many scattered shapes
+    (100,000 scattered circles: seconds instead of about a minute) and gives cancellation
+    points between groups.
+    """
+    import shapely
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    geoms = geoms[~(shapely.is_empty(geoms) | shapely.is_missing(geoms))]
+    if len(geoms) == 0:
+        return shapely.Polygon()
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(len(geoms), len(geoms)))
+    n_groups, labels = connected_components(graph, directed=False)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.flatnonzero(np.diff(labels[order])) + 1
+    pieces = []
+    groups = np.split(order, bounds)
+    for i, members in enumerate(groups):
+        if i % 500 == 0:
+            feedback.check_canceled()
+            feedback.set_progress(start + (end - start) * i / n_groups)
+        merged = geoms[members[0]] if len(members) == 1 else shapely.union_all(geoms[members])
+        pieces.extend(shapely.get_parts(merged))
+    polygons = [p for p in pieces if p.geom_type == "Polygon"]
+    if len(polygons) == len(pieces):
+        return polygons[0] if len(polygons) == 1 else shapely.MultiPolygon(polygons)
+    return shapely.union_all(pieces)  # lines or points among the inputs: let GEOS assemble
+
+
 class Buffer(Algorithm):
     id = "builtins.buffer"
     display_name = "Buffer"
@@ -266,9 +301,8 @@ class Buffer(Algorithm):
             return chunk.set_geometry(gpd.GeoSeries(geoms, index=chunk.index, crs=work_crs))
 
         if params["dissolve"]:
-            unions = [shapely.union_all(buffer_chunk(chunk).geometry.values)
-                      for chunk in iter_chunks(work, feedback, 5, 80)]
-            merged = shapely.union_all(unions) if unions else shapely.Polygon()
+            buffered = _concat(map_chunks(work, buffer_chunk, feedback, 5, 40), work.iloc[:0])
+            merged = dissolve_geometries(buffered.geometry.values, feedback, 40, 80)
             result = gpd.GeoDataFrame(geometry=[merged] if not merged.is_empty else [], crs=work_crs)
         else:
             result = _concat(map_chunks(work, buffer_chunk, feedback, 5, 80), work.iloc[:0])
