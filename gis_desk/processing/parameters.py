@@ -16,7 +16,9 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -519,10 +521,16 @@ class FieldParameter(Parameter):
         return value
 
 
+@lru_cache(maxsize=1)
+def _temporary_output_folder() -> Path:
+    """One folder per process for outputs the user did not name (like QGIS's temporary outputs)."""
+    return Path(tempfile.mkdtemp(prefix="gis-desk-outputs-"))
+
+
 class OutputFileParameter(Parameter):
     """A file to write.  A name without extension gets ``default_extension``; other extensions
     than ``extensions`` are refused; the folder must exist.  When optional and not given, a new
-    file in a fresh temporary folder is used (named after the parameter).  Value: a path str.
+    uniquely named file in a per-process temporary folder is used.  Value: a path (str).
     """
 
     kind = "output_file"
@@ -539,8 +547,8 @@ class OutputFileParameter(Parameter):
 
     def validate(self, value: Any) -> Any:
         if _is_missing(value) and self.default is None and self.optional:
-            folder = tempfile.mkdtemp(prefix="gis-desk-")
-            return os.path.join(folder, self.name + self.default_extension)
+            unique = uuid.uuid4().hex[:8]
+            return str(_temporary_output_folder() / f"{self.name}_{unique}{self.default_extension}")
         return super().validate(value)
 
     def _check(self, value: Any) -> Any:

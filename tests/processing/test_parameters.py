@@ -1,6 +1,7 @@
 """Declared parameters: parsing CLI text, validation with errors naming the parameter."""
 
 import math
+from pathlib import Path
 
 import geopandas as gpd
 import pyproj
@@ -115,8 +116,9 @@ def test_output_file_parameter(tmp_path):
     with pytest.raises(ParameterError, match="folder does not exist") as err:
         p.parse(str(tmp_path / "missing" / "out.gpkg"))
     assert "missing" in str(err.value)
-    temporary = OutputFileParameter("output", "Output", optional=True).validate(None)
-    assert temporary.endswith("output.gpkg")
+    optional = OutputFileParameter("output", "Output", optional=True)
+    first, second = optional.validate(None), optional.validate("")
+    assert first != second and first.endswith(".gpkg") and Path(first).parent.is_dir()
 
 
 def test_vector_parameter_values_and_load(tmp_path):
