@@ -98,7 +98,8 @@ def _write_tool(folder: Path, name: str, body: str) -> None:
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
 
 
-def _fake_system(tmp_path: Path, installed: list[str], *, debian: bool = True) -> tuple[dict, Path]:
+def _fake_system(tmp_path: Path, installed: list[str], *, debian: bool = True,
+                 uid: int = 1000) -> tuple[dict, Path]:
     """An environment whose PATH starts with stand-in tools; returns (env, call log)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -114,7 +115,7 @@ exit 0
 """)
         _write_tool(bin_dir, "apt-get", f'echo "apt-get $*" >> {log}\n')
     _write_tool(bin_dir, "sudo", f'echo "sudo $1" >> {log}\nshift\nexec "$@"\n')
-    _write_tool(bin_dir, "id", "echo 1000\n")
+    _write_tool(bin_dir, "id", f"echo {uid}\n")
     if debian:
         path = f"{bin_dir}:{os.environ['PATH']}"
     else:
@@ -147,6 +148,16 @@ def test_bootstrap_installs_only_missing_packages_through_sudo(tmp_path):
         "apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install "
         f"--no-install-recommends {pkgs[0]} {pkgs[1]}",
     ]
+
+
+def test_bootstrap_as_root_runs_apt_without_sudo(tmp_path):
+    pkgs = debian_packages()
+    env, log = _fake_system(tmp_path, installed=pkgs[:-1], uid=0)
+    done = _bootstrap(env)
+    assert done.returncode == 0, done.stderr
+    calls = log.read_text().splitlines()
+    assert not any(c.startswith("sudo") for c in calls)
+    assert calls[-1].endswith(f"install --no-install-recommends {pkgs[-1]}") and calls[0].endswith("update")
 
 
 def test_bootstrap_does_nothing_when_everything_is_installed(tmp_path):
