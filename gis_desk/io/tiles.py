@@ -38,7 +38,7 @@ import numpy as np
 
 from gis_desk.core.crs import crs_id, crs_name, to_crs, transform_bounds
 from gis_desk.core.datasets import DataSource, TileDataset
-from gis_desk.errors import CorruptFileError, DataError, MissingCrsError, MissingFileError, WriterError
+from gis_desk.errors import CorruptFileError, CrsError, DataError, MissingCrsError, MissingFileError, WriterError
 
 log = logging.getLogger(__name__)
 
@@ -317,10 +317,12 @@ class MBTilesDataset(SqliteTileDataset):
 
 
 def read_mbtiles(path: str | os.PathLike, **options) -> list[MBTilesDataset]:
-    """Open an MBTiles basemap.  Raises ``MissingFileError``, ``CorruptFileError`` (not SQLite,
-    no tiles table, first tile undecodable), ``DataError`` (no tiles)."""
+    """Open an MBTiles basemap (always EPSG:3857, so a ``crs`` option is never needed).
+    Raises ``MissingFileError``, ``CorruptFileError`` (not SQLite, no tiles table, first tile
+    undecodable), ``DataError`` (no tiles)."""
     path = Path(path).resolve()
     _check_sqlite(path, "MBTiles file")
+    options.pop("crs", None)
     if options:
         log.warning("%s: ignoring reader options %s", path, sorted(options))
     try:
@@ -348,7 +350,7 @@ def read_mbtiles(path: str | os.PathLike, **options) -> list[MBTilesDataset]:
             w, s, e, n = (float(v) for v in str(meta["bounds"]).split(","))
             s, n = max(s, -85.0511287798), min(n, 85.0511287798)
             bounds = transform_bounds("EPSG:4326", WEB_MERCATOR, (w, s, e, n))
-        except (ValueError, Exception) as exc:  # a bad metadata value must not stop the basemap
+        except (ValueError, CrsError) as exc:  # a bad metadata value must not stop the basemap
             log.warning("%s: metadata bounds %r unusable (%s); using the tiles' extent", path, meta["bounds"], exc)
     if bounds is None:  # the extent of the tiles at the finest zoom
         n = grid.matrices[top].matrix_height

@@ -6,7 +6,8 @@ basemap opens too), Shapefile, GeoJSON, KML, FlatGeobuf, GML, MapInfo TAB, and C
 
 CRS rule (never guessed): a dataset keeps the CRS its file states.  The ``crs`` option is
 used only when the file states none; a file without a CRS and no ``crs`` option raises
-``MissingCrsError``.  Features stay in the file's CRS; reprojection happens on the fly.
+``MissingCrsError``.  A geographic CRS whose coordinates are not degrees (a GeoJSON holding
+eastings/northings, which GDAL labels WGS84 by the format's definition) counts as none.  Features stay in the file's CRS; reprojection happens on the fly.
 """
 
 from __future__ import annotations
@@ -150,15 +151,37 @@ def _read_layer(path: Path, layer: str, crs: Any, encoding: str | None, keep_lay
         options["layer"] = layer
     if encoding:
         options["encoding"] = encoding
+    where = f" (layer {layer!r})" if keep_layer_name else ""
+    if frame.crs is not None and not _fits_degrees(frame):
+        # GeoJSON/KML are WGS84 by definition, so GDAL reports EPSG:4326 even for a file that
+        # holds eastings/northings: such coordinates are not degrees, so the CRS is not known.
+        if crs is None:
+            raise MissingCrsError(
+                f"The data{where} claims longitude/latitude in degrees but its coordinates "
+                f"(extent {_extent_text(frame)}) are not degrees", path=path,
+                hint="the file was probably written in a projected CRS without saying so: choose "
+                     "that CRS (GUI prompt) or give --crs, e.g. --crs EPSG:27700 for British National Grid")
+        frame = frame.set_crs(None, allow_override=True)
     if frame.crs is None:
         if crs is None:
-            where = f" (layer {layer!r})" if keep_layer_name else ""
             raise MissingCrsError(f"The data{where} has no coordinate reference system", path=path,
                                   hint="choose the CRS it was made in (GUI prompt) or give --crs, "
                                        "e.g. --crs EPSG:27700 for British National Grid")
         frame = frame.set_crs(to_crs(crs), allow_override=True)
         options["crs"] = crs_id(frame.crs)
     return VectorDataset(DataSource(str(path), options=options), frame, driver=str(info.get("driver", "")))
+
+
+def _fits_degrees(frame) -> bool:
+    """False when a geographic CRS holds coordinates outside +-180 / +-90 degrees."""
+    if not frame.crs.is_geographic or frame.empty or frame.geometry.is_empty.all():
+        return True
+    xmin, ymin, xmax, ymax = frame.geometry.total_bounds
+    return bool(-180.000001 <= xmin and xmax <= 360.000001 and -90.000001 <= ymin and ymax <= 90.000001)
+
+
+def _extent_text(frame) -> str:
+    return ", ".join(f"{v:.0f}" for v in frame.geometry.total_bounds)
 
 
 def _read_geopackage(path: Path, *, crs: Any, layer: str | None, encoding: str | None) -> list[Dataset]:
@@ -182,7 +205,7 @@ def _read_geopackage(path: Path, *, crs: Any, layer: str | None, encoding: str |
                                details=str(exc)) from exc
     if layer is not None:
         if layer in tile_tables:
-            return read_gpkg_tiles(path, table=layer)
+            return read_gpkg_tiles(path, table=layer, crs=crs)
         if layer not in vector_names:
             raise DataError(f"There is no layer {layer!r} in this GeoPackage", path=path,
                             hint=f"layers found: {', '.join(vector_names + tile_tables) or 'none'}")
@@ -191,7 +214,7 @@ def _read_geopackage(path: Path, *, crs: Any, layer: str | None, encoding: str |
         raise DataError("The GeoPackage contains no vector layer or tile pyramid", path=path)
     datasets: list[Dataset] = [_read_layer(path, name, crs, encoding, True) for name in vector_names]
     for table in tile_tables:
-        datasets.extend(read_gpkg_tiles(path, table=table))
+        datasets.extend(read_gpkg_tiles(path, table=table, crs=crs))
     return datasets
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pytest
-from shapely.geometry import LineString, Point, Polygon
+from shapely.geometry import LineString, Polygon
 
 from gis_desk.core.crs import crs_id
 from gis_desk.core.datasets import VectorDataset
@@ -109,6 +109,21 @@ def test_missing_crs_needs_the_crs_option(tmp_path, parcels):
     # a file that states its CRS keeps it: the option never overrides
     [kept] = read_vector(write_vector(parcels, tmp_path / "withcrs.gpkg"), crs="EPSG:4326")
     assert crs_id(kept.crs) == "EPSG:27700" and "crs" not in kept.source.options
+
+
+def test_geojson_with_eastings_is_not_taken_as_degrees(tmp_path):
+    import json
+
+    path = tmp_path / "bng.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "Town hall"},
+         "geometry": {"type": "Point", "coordinates": [376830.0, 387760.0]}}]}))
+    with pytest.raises(MissingCrsError) as err:
+        read_vector(path)
+    assert str(path) in str(err.value) and "not degrees" in str(err.value) and "--crs" in str(err.value)
+    [ds] = read_vector(path, crs="EPSG:27700")
+    assert crs_id(ds.crs) == "EPSG:27700" and ds.source.options == {"crs": "EPSG:27700"}
+    assert ds.bounds == (376830.0, 387760.0, 376830.0, 387760.0)
 
 
 def test_missing_file(tmp_path):
