@@ -187,8 +187,6 @@ def test_broken_file_gives_a_typed_error_naming_it(session, name, error):
     assert name in str(caught.value)
 
 
-@pytest.mark.xfail(strict=True, reason="the vector reader accepts GeoJSON whose coordinates cannot be "
-                                       "WGS84 degrees; it should refuse or ask for the CRS")
 def test_geojson_with_bng_numbers_is_not_taken_as_degrees(session):
     from gis_desk.errors import GisDeskError
 
