@@ -79,8 +79,7 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self.toolbars = actions_mod.build_toolbars(self, self.actions_)
         self._connect()
-        self._log_bridge = LogBridge(self.message_log)
-        logging.getLogger("gis_desk").addHandler(self._log_bridge)
+        self._log_bridge = LogBridge(self.message_log).attach(logging.getLogger("gis_desk"))
         self._add_plugin_contributions()
 
         self.autosave_timer = QTimer(self, interval=AUTOSAVE_INTERVAL_MS, timeout=self.autosave)
@@ -149,10 +148,6 @@ class MainWindow(QMainWindow):
         self.session.undo_stack.changed.connect(self._update_undo_actions)
         self.session.plugins.plugin_failed.connect(
             lambda name, msg: self.presenter.notify("warning", "Plugin disabled", f"{name}: {msg}"))
-        self.destroyed.connect(self._disconnect_model)
-
-    def _disconnect_model(self, *_: Any) -> None:
-        logging.getLogger("gis_desk").removeHandler(self._log_bridge)
 
     def _add_plugin_contributions(self) -> None:
         plugins = self.session.plugins

@@ -79,14 +79,36 @@ class _Relay(QObject):
 
 
 class LogBridge(logging.Handler):
-    """A ``logging.Handler`` whose records reach a ``MessageLog`` on the GUI thread."""
+    """A ``logging.Handler`` whose records reach a ``MessageLog`` on the GUI thread.
+
+    ``attach(logger)`` adds it to ``logger``; it removes itself when the log widget goes away.
+    """
 
     def __init__(self, log_widget: MessageLog, level: int = logging.WARNING) -> None:
         super().__init__(level)
         self._relay = _Relay(log_widget)  # lives in the GUI thread: cross-thread emits queue
         self._relay.record.connect(log_widget.add, Qt.ConnectionType.QueuedConnection)
+        self._loggers: list[logging.Logger] = []
+        self._alive = True
+        log_widget.destroyed.connect(lambda *_: self.detach())
+
+    def attach(self, logger: logging.Logger) -> "LogBridge":
+        logger.addHandler(self)
+        self._loggers.append(logger)
+        return self
+
+    def detach(self) -> None:
+        self._alive = False
+        for logger in self._loggers:
+            logger.removeHandler(self)
+        self._loggers.clear()
 
     def emit(self, rec: logging.LogRecord) -> None:  # logging API (any thread)
+        if not self._alive:
+            return
         level = "critical" if rec.levelno >= logging.ERROR else "warning" if rec.levelno >= logging.WARNING else "info"
         message = rec.getMessage()
-        self._relay.record.emit(level, message.splitlines()[0] if message else rec.name)
+        try:
+            self._relay.record.emit(level, message.splitlines()[0] if message else rec.name)
+        except RuntimeError:  # the widget was deleted between the check and the emit
+            self._alive = False
