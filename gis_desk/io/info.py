@@ -22,6 +22,8 @@ def describe(path: str | os.PathLike, session=None, crs: Any = None) -> dict[str
         from gis_desk.session import Session
 
         session = Session()
+    if Path(path).suffix.lower() == ".gdesk":
+        return _describe_project(path, session)
     datasets = session.read(path, crs=crs)
     try:
         infos = []
@@ -34,6 +36,32 @@ def describe(path: str | os.PathLike, session=None, crs: Any = None) -> dict[str
     finally:
         for ds in datasets:
             ds.close()
+
+
+def _describe_project(path, session) -> dict[str, Any]:
+    """A project's CRS, extent, bookmarks and layers (top first), broken ones with their error."""
+    from gis_desk.core.crs import crs_id
+    from gis_desk.io.project_file import read_project
+
+    project = read_project(path, session)
+    layers = []
+    for layer in reversed(list(project.layers)):
+        entry = {"name": layer.name, "kind": layer.kind, "visible": layer.visible,
+                 "opacity": layer.opacity, "source": layer.source.path if layer.source else None}
+        if layer.is_broken:
+            entry["error"] = layer.error
+        layers.append(entry)
+    extent = project.full_extent()
+    return {
+        "path": str(Path(path).resolve()),
+        "kind": "project",
+        "title": project.title,
+        "crs": crs_id(project.crs),
+        "extent": list(extent) if extent else None,
+        "bookmarks": sorted(project.bookmarks),
+        "layers": layers,
+        "datasets": [],
+    }
 
 
 def _num(v: Any) -> str:
@@ -50,6 +78,15 @@ def format_info(d: dict[str, Any]) -> str:
     """Human-readable text for the result of ``describe``: per dataset its driver, CRS,
     extent and either size/bands (rasters), zooms (tiles) or feature count/fields (vectors)."""
     lines = [f"File: {d['path']}"]
+    if d.get("kind") == "project":
+        lines.append(f"GIS Desk project '{d['title']}', CRS {d['crs']}, extent {_extent(d['extent'])}")
+        if d["bookmarks"]:
+            lines.append(f"Bookmarks: {', '.join(d['bookmarks'])}")
+        lines.append(f"Layers ({len(d['layers'])}, top first):")
+        for layer in d["layers"]:
+            state = "" if layer["visible"] else " (hidden)"
+            broken = f"  BROKEN: {layer['error']}" if layer.get("error") else ""
+            lines.append(f"  {layer['name']} [{layer['kind']}]{state} <- {layer['source']}{broken}")
     for i, ds in enumerate(d.get("datasets", []), 1):
         kind = ds.get("kind", "?")
         title = ds.get("table") or ds.get("layer") or ""
