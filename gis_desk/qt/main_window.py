@@ -462,6 +462,8 @@ class MainWindow(QMainWindow):
             self.attribute_docks[layer.id] = dock
         dock.show()
         dock.raise_()
+        if dock.height() < 260:  # room for a useful number of rows
+            self.resizeDocks([dock], [300], Qt.Orientation.Vertical)
         return dock
 
     def _layer_removed(self, index: int, layer: Layer) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from PySide6.QtCore import QAbstractTableModel, QItemSelection, QItemSelectionModel, QModelIndex, Qt, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QLabel, QLineEdit, QTableView,
                                QToolButton, QVBoxLayout, QWidget)
 
@@ -130,10 +130,6 @@ class AttributeTableModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole):
         if role != Qt.ItemDataRole.DisplayRole:
-            if role == Qt.ItemDataRole.FontRole and orientation == Qt.Orientation.Vertical:
-                f = QFont()
-                f.setPointSizeF(f.pointSizeF() * 0.9)
-                return f
             return None
         if orientation == Qt.Orientation.Horizontal:
             return self.columns[section]
@@ -234,9 +230,15 @@ class AttributeTable(QWidget):
         self.view.setAlternatingRowColors(True)
         self.view.setWordWrap(False)
         self.view.verticalHeader().setDefaultSectionSize(22)
+        # the row-number column's width is measured on a sample of rows, never all of them
+        self.view.verticalHeader().setResizeContentsPrecision(50)
         self.view.verticalHeader().setSectionResizeMode(self.view.verticalHeader().ResizeMode.Fixed)
         self.view.horizontalHeader().setDefaultSectionSize(120)
         self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.horizontalHeader().setResizeContentsPrecision(100)  # measure the first rows only
+        self.view.resizeColumnsToContents()
+        for col in range(self.model.columnCount()):
+            self.view.setColumnWidth(col, min(max(self.view.columnWidth(col), 70), 260))
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText('Filter: text, or field op value (e.g. "population > 1500")')
         self.filter_edit.setClearButtonEnabled(True)
@@ -265,6 +267,9 @@ class AttributeTable(QWidget):
 
         self._syncing = False
         self.view.selectionModel().selectionChanged.connect(self._table_selection_changed)
+        # a new filter starts at the top; keeping a far scroll position made Qt measure every
+        # row header of the new row set (seconds for a million rows)
+        self.model.modelAboutToBeReset.connect(self.view.scrollToTop)
         self.model.modelReset.connect(self._select_from_layer)
         self.model.layoutChanged.connect(self._select_from_layer)
         self.model.rows_changed.connect(self._update_footer)
