@@ -72,7 +72,10 @@ def main(paths: Sequence[str] | None = None) -> int:
 
     window = MainWindow(Session())
     install_exception_hooks(window.presenter)
-    window.show()
+    if window.has_saved_geometry:
+        window.show()
+    else:  # first start: use the whole screen, as desktop GIS users expect
+        window.showMaximized()
     projects = [p for p in paths if Path(p).suffix.lower() == PROJECT_SUFFIX]
     data = [p for p in paths if Path(p).suffix.lower() != PROJECT_SUFFIX]
     recovered = window.offer_recovery(Path(projects[0]).resolve() if projects else None)

@@ -198,6 +198,7 @@ class MainWindow(QMainWindow):
     def _restore_geometry(self) -> None:
         settings = QSettings()
         geometry, state = settings.value("main_window/geometry"), settings.value("main_window/state")
+        self.has_saved_geometry = geometry is not None
         if geometry is not None:
             self.restoreGeometry(geometry)
         if state is not None:

@@ -76,6 +76,7 @@ def test_main_opens_files_and_offers_recovery(qapp, monkeypatch, tmp_path, make_
     leftover.write_text(project_to_text(crashed.project, None, leftover))
     windows = []
     monkeypatch.setattr(MainWindow, "show", lambda self: windows.append(self))
+    monkeypatch.setattr(MainWindow, "showMaximized", lambda self: windows.append(self))
     monkeypatch.setattr(type(qapp), "exec", lambda self: 0)
     dialogs.click = "Recover"
     assert app_module.main([str(data)]) == 0

@@ -170,7 +170,7 @@ class AlgorithmDialog(QDialog):
             exts = getattr(p, "extensions", []) or []
             filt = ";;".join(f"{e[1:].upper()} (*{e})" for e in exts) or "All files (*)"
             combo = _PathCombo([], filt, save=True)
-            combo.combo.setPlaceholderText("[Save to temporary file]")
+            combo.combo.lineEdit().setPlaceholderText("[Save to temporary file]")
             if p.default:
                 combo.combo.setEditText(str(p.default))
             return combo, combo.value

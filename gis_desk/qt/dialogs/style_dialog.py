@@ -275,7 +275,8 @@ class VectorStylePanel(QWidget):
 
     def _show_ranges(self, style: GraduatedStyle) -> None:
         self._graduated, self._grad_classified_for = style, self._grad_key()
-        self.grad_table.show_classes([(c.symbol, f"{c.lower:g} – {c.upper:g}", c.label) for c in style.classes])
+        self.grad_table.show_classes([(c.symbol, f"{c.lower:g}" if c.lower == c.upper else f"{c.lower:g} – {c.upper:g}",
+                                       c.label) for c in style.classes])
 
     # -- result --------------------------------------------------------------------------------
     def labels(self) -> LabelSettings | None:
