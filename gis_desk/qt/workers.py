@@ -5,14 +5,21 @@ reach the GUI thread through queued signals; the result, a cancellation (``Cance
 or an exception come back the same way.  ``TaskManager`` starts tasks on a thread pool,
 tracks them, drives the status bar (``busy_changed``, ``progress``), cancels them, and
 hands failures to ``gis_desk.qt.errors``.
+
+The pool is Python's ``ThreadPoolExecutor``, not ``QThreadPool``: pyproj 3.7 / PROJ 9.5
+segfault when several QThreadPool threads create CRSs at once, while Python-created
+threads each get their own PROJ context (tests/qt/test_workers.py runs reprojections in
+parallel tasks to keep it that way).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import os
 import traceback
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
 from gis_desk.errors import CanceledError
 from gis_desk.processing.feedback import Feedback
@@ -29,13 +36,11 @@ class TaskSignals(QObject):
     done = Signal()  # always last, whatever the outcome
 
 
-class Task(QRunnable):
+class Task:
     """One unit of background work.  ``state`` is 'pending', 'running', 'finished',
     'canceled' or 'failed' (set on the worker thread before the matching signal)."""
 
     def __init__(self, fn: Callable[[Feedback], Any], title: str) -> None:
-        super().__init__()
-        self.setAutoDelete(False)  # the manager owns it until ``done``
         self.fn = fn
         self.title = title
         self.signals = TaskSignals()
@@ -72,9 +77,11 @@ class TaskManager(QObject):
     message = Signal(str, str)  # level, text (to the message log)
     task_done = Signal(object)  # the Task
 
-    def __init__(self, presenter=None, pool: QThreadPool | None = None, parent: QObject | None = None) -> None:
+    def __init__(self, presenter=None, max_workers: int | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.pool = pool or QThreadPool.globalInstance()
+        self.pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=max_workers or max(2, os.cpu_count() or 2), thread_name_prefix="gis-desk-task")
+        self._futures: set[concurrent.futures.Future] = set()
         self._presenter = presenter
         self.tasks: list[Task] = []
 
@@ -96,7 +103,9 @@ class TaskManager(QObject):
         self.message.emit("info", f"Started: {title}")
         self.busy_changed.emit(True, title)
         self.progress.emit(self._overall_progress())
-        self.pool.start(task)
+        future = self.pool.submit(task.run)
+        self._futures.add(future)
+        future.add_done_callback(self._futures.discard)
         return task
 
     def _overall_progress(self) -> float:
@@ -136,4 +145,5 @@ class TaskManager(QObject):
 
     def wait(self, timeout_ms: int = 30000) -> bool:
         """Block until the pool is idle (used at shutdown); queued signals arrive afterwards."""
-        return self.pool.waitForDone(timeout_ms)
+        _, pending = concurrent.futures.wait(list(self._futures), timeout=timeout_ms / 1000.0)
+        return not pending

@@ -104,3 +104,21 @@ def test_on_error_can_handle_a_failure(manager, qtbot):
         manager.start(lambda fb: 1 / 0, "Handled", on_error=lambda exc: handled.append(exc) or True)
     assert isinstance(handled[0], ZeroDivisionError)
     assert manager.presenter_.open_dialogs == []
+
+
+def test_parallel_tasks_can_use_pyproj(manager, qtbot):
+    """Several tasks creating CRSs at once must not crash PROJ (it did on QThreadPool threads)."""
+    import pyproj
+
+    def reproject(feedback):
+        for k in range(100):
+            transformer = pyproj.Transformer.from_crs(4326, 27700 if k % 2 else 3857, always_xy=True)
+            x, _ = transformer.transform(-2.3, 53.4)
+        return x
+
+    done = []
+    manager.task_done.connect(done.append)
+    for i in range(4):
+        manager.start(reproject, f"Reproject {i}")
+    qtbot.waitUntil(lambda: len(done) == 4, timeout=30000)
+    assert all(task.state == "finished" for task in done)
