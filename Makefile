@@ -8,8 +8,11 @@ PYTHON ?= python3
 VENV ?= .venv
 export PYTHON VENV
 
-# Per-test limit so a hung GUI test fails instead of stalling CI; extra args: make test PYTEST_ARGS="-k crs"
-PYTEST_TIMEOUT ?= 600
+# Per-test limit (s) so a hung GUI test fails instead of stalling CI. The thread method, because a
+# test stuck inside Qt's event loop never lets Python run a SIGALRM handler (seen here: a hang of
+# 15 min with a 600 s signal timeout); it dumps every thread's stack and ends the run.
+# Extra arguments: make test PYTEST_ARGS="-k crs"
+PYTEST_TIMEOUT ?= 300
 PYTEST_ARGS ?=
 # GL tests need a real X server: without a display, run the suite on a virtual one when possible.
 XVFB_RUN := $(if $(DISPLAY),,$(shell command -v xvfb-run 2>/dev/null))
@@ -39,7 +42,7 @@ run: bootstrap
 # pytest exit code 5 (no test collected) is a failure here: this project always has tests, so
 # collecting none means the suite is broken, not that all is well.
 test: bootstrap
-	$(XVFB) $(VENV)/bin/python -m pytest --timeout=$(PYTEST_TIMEOUT) $(PYTEST_ARGS)
+	$(XVFB) $(VENV)/bin/python -m pytest --timeout=$(PYTEST_TIMEOUT) --timeout-method=thread $(PYTEST_ARGS)
 
 samples: bootstrap
 	$(VENV)/bin/python sample_surveys/make_samples.py

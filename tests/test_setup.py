@@ -66,6 +66,8 @@ def test_make_test_wraps_pytest_in_xvfb_without_a_display():
     done = subprocess.run(["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert re.search(r"xvfb-run -a .*-m pytest", done.stdout)
+    # a test hung in Qt's event loop must still time out (SIGALRM would never be handled there)
+    assert "--timeout-method=thread" in done.stdout
 
 
 def test_shell_scripts_are_valid_bash():
