@@ -20,7 +20,8 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout,
+                               QWidget)
 
 from gis_desk.core.layer import BrokenLayer, Layer, RasterLayerBase, VectorLayer
 from gis_desk.errors import GisDeskError, MissingFileError, PluginError
@@ -49,7 +50,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(icon("app"))
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
-        self.resize(1400, 880)
+        self._fit_to_screen(1400, 880)
 
         self.presenter = ErrorPresenter(self)
         self.message_bar = MessageBar()
@@ -90,6 +91,15 @@ class MainWindow(QMainWindow):
         self._restore_geometry()
 
     # -- construction ------------------------------------------------------------------------
+
+    def _fit_to_screen(self, width: int, height: int) -> None:
+        """Open at the preferred size, shrunk to 95% of the screen's free area when smaller."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is not None:
+            free = screen.availableGeometry()
+            width, height = min(width, int(free.width() * 0.95)), min(height, int(free.height() * 0.95))
+        self.resize(width, height)
+
     def _dock(self, key: str, title: str, widget: QWidget, area: str, shortcut: str | None = None) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"{key}_dock")

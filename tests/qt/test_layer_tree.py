@@ -131,3 +131,18 @@ def test_broken_layer_offers_repoint(qtbot, session, tmp_path):
     with qtbot.waitSignal(view.repoint_requested) as blocker:
         next(a for a in menu.actions() if a.text() == "Re-point data source…").trigger()
     assert blocker.args[0].is_broken
+
+
+def test_point_legend_swatches_use_the_marker_shape(qapp):
+    """A square marker must not be shown as a circle in the layer tree (the map draws squares)."""
+    from types import SimpleNamespace
+
+    from gis_desk.qt.widgets.layer_tree import swatch
+
+    def corner_alpha(marker):
+        entry = SimpleNamespace(fill="#ff0000ff", stroke="#000000ff", shape="point", marker=marker)
+        image = swatch(entry, 16).pixmap(16, 16).toImage()
+        return image.pixelColor(3, 3).alpha()
+
+    assert corner_alpha("square") > 150  # a square fills its corner
+    assert corner_alpha("circle") < 60  # a circle leaves it empty

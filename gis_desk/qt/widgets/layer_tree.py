@@ -18,8 +18,8 @@ import json
 import logging
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QMimeData, QModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtCore import QAbstractItemModel, QMimeData, QModelIndex, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QMenu, QSlider, QTreeView, QWidget,
                                QWidgetAction)
 
@@ -63,7 +63,7 @@ def swatch(entry: Any, size: int = 16) -> QIcon:
     elif shape in ("point", "marker", "circle"):
         p.setPen(pen)
         p.setBrush(QBrush(fill))
-        p.drawEllipse(3, 3, size - 6, size - 6)
+        _draw_marker(p, str(getattr(entry, "marker", "circle") or "circle"), size)
     elif shape in ("ramp", "raster", "gradient") and getattr(entry, "colors", None):
         colors = list(entry.colors)
         w = size / len(colors)
@@ -75,6 +75,19 @@ def swatch(entry: Any, size: int = 16) -> QIcon:
         p.drawRect(1, 2, size - 3, size - 5)
     p.end()
     return QIcon(pix)
+
+
+def _draw_marker(p: QPainter, marker: str, size: int) -> None:
+    """The same marker shapes the renderer draws (circle, square, triangle, diamond)."""
+    lo, hi, mid = 3.0, size - 3.0, size / 2.0
+    if marker == "square":
+        p.drawRect(QRectF(lo, lo, hi - lo, hi - lo))
+    elif marker in ("triangle", "diamond"):
+        points = ([QPointF(mid, lo), QPointF(hi, hi), QPointF(lo, hi)] if marker == "triangle"
+                  else [QPointF(mid, lo - 1), QPointF(hi + 1, mid), QPointF(mid, hi + 1), QPointF(lo - 1, mid)])
+        p.drawPolygon(QPolygonF(points))
+    else:
+        p.drawEllipse(QRectF(lo, lo, hi - lo, hi - lo))
 
 
 def layer_icon(layer: Layer) -> QIcon:
