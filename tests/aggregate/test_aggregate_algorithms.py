@@ -209,3 +209,19 @@ def test_trafford_assets_csv_on_imd_lsoas(real_data, tmp_path):
     deciles = pd.read_csv(out["decile_summary"])
     assert deciles["count"].sum() == out["assigned"] == gpd.read_file(out["output"])["count"].sum()
     assert 0 < out["share_most_deprived_20"] < 1
+
+
+def test_overlap_reads_csv_coordinates_with_the_cli_crs(tmp_path):
+    _record_files(tmp_path)
+    (tmp_path / "visits.csv").write_text(f"UPRN,easting,northing\n300000000001,{X0 + 5},{Y0 + 5}\n")
+    layers = f"{tmp_path / 'care.gpkg'},{tmp_path / 'visits.csv'}"
+    out = run_algorithm(Overlap(), {"layers": layers, "output": str(tmp_path / "o.gpkg"),
+                                    "table": str(tmp_path / "t.csv")}, input_crs=BNG)
+    layer = gpd.read_file(out["output"])
+    assert layer["UPRN"].tolist() == [300000000001]
+    assert layer["location_from"].tolist() == ["visits"]  # care has no point for it
+    assert layer.geometry.iloc[0].equals(shapely.Point(X0 + 5, Y0 + 5))
+    from gis_desk.errors import MissingCrsError
+
+    with pytest.raises(MissingCrsError):
+        run_algorithm(Overlap(), {"layers": layers, "table": str(tmp_path / "t.csv")})

@@ -115,12 +115,14 @@ class MultipleLayerParameter(VectorLayerParameter):
         return {"minimum": self.minimum}
 
     def _check(self, value: Any) -> Any:
-        items = _split_paths(value) if isinstance(value, (str, Path)) else list(value) \
-            if isinstance(value, (list, tuple)) else [value]
+        text = isinstance(value, (str, Path))
+        items = _split_paths(value) if text else list(value) if isinstance(value, (list, tuple)) else [value]
         if len(items) < self.minimum:
             raise self.error(f"give at least {self.minimum} layers, got {len(items)}",
                              hint="separate file paths with commas: a.gpkg,b.gpkg")
-        return [item if isinstance(item, tuple) else self._check_one(item) for item in items]
+        checked = [item if isinstance(item, tuple) else self._check_one(item) for item in items]
+        # Text stays text, so run_algorithm reads the files early with the CLI's --crs.
+        return ",".join(checked) if text else checked
 
     def _check_one(self, item: Any) -> Any:
         if isinstance(item, (str, Path)):
@@ -139,6 +141,8 @@ class MultipleLayerParameter(VectorLayerParameter):
         items = self.validate(value)
         if items is None:
             return []
+        if isinstance(items, str):
+            items = _split_paths(items)
         loaded: list[tuple[str, Any]] = []
         used: set[str] = set()
         for i, item in enumerate(items):
