@@ -35,7 +35,8 @@ NO_GEOMETRY = -2
 class AggregateReport:
     """What happened to every point of an aggregation.
 
-    ``points`` = ``assigned`` + ``outside`` + ``no_geometry`` always.  ``on_boundary``: points
+    ``points`` = ``assigned`` + ``outside`` + ``no_geometry`` always; ``no_geometry`` counts
+    rows with no point, an empty one, or one that cannot be expressed in the areas' CRS.  ``on_boundary``: points
     on the boundary of several areas; ``in_overlap``: points inside several overlapping areas
     (both assigned once by the boundary rule).  ``weight_missing``: assigned points with no
     weight value (they add 0 to ``weighted_sum``).  ``outside_index`` and
@@ -112,6 +113,11 @@ def _point_geometries(points, crs, name: str = "points"):
         points = points.to_crs(crs)
     geoms = np.asarray(points.geometry.values, dtype=object)
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    geoms = geoms.copy()
+    # Single-part multi-points (common in exported GeoPackages) are points.
+    single_multi = present & (shapely.get_type_id(geoms) == 4) & (shapely.get_num_geometries(geoms) == 1)
+    if single_multi.any():
+        geoms[single_multi] = shapely.get_geometry(geoms[single_multi], 0)
     type_ids = shapely.get_type_id(geoms[present])
     if (type_ids != 0).any():  # 0 = Point
         kinds = sorted({g.geom_type for g in geoms[present][type_ids != 0][:1000]})
@@ -121,7 +127,6 @@ def _point_geometries(points, crs, name: str = "points"):
     if present.any():
         xy = shapely.get_coordinates(geoms[present])
         coords_ok[present] = np.isfinite(xy).all(axis=1)
-    geoms = geoms.copy()
     geoms[~coords_ok] = None  # e.g. a point that cannot be expressed in the areas' CRS
     return geoms
 
@@ -155,6 +160,9 @@ def assign_points_to_areas(points, areas, area_id: str | None = None) -> tuple[n
     if areas.crs is None:
         raise CrsError("The area layer has no coordinate reference system",
                        hint="set its CRS (e.g. EPSG:27700) before aggregating")
+    if area_id is not None and area_id not in areas.columns:
+        raise DataError(f"The area layer has no field {area_id!r} (area code)",
+                        hint=f"fields: {', '.join(str(c) for c in areas.columns if c != areas.geometry.name)}")
     point_geoms = _point_geometries(points, areas.crs)
     area_geoms, areas_without_geometry = _area_geometries(areas)
     positions = np.full(len(point_geoms), OUTSIDE, dtype=np.int64)
@@ -245,10 +253,7 @@ def aggregate_points(points, areas, area_id: str | None = None, weight: str | No
         raise DataError(f"rate_of must be 'count' or 'weighted_sum', got {rate_of!r}")
     if rate_of == "weighted_sum" and weight is None:
         raise DataError("A rate of the weighted sum needs a weight field", hint="give weight=FIELD")
-    if area_id is not None:
-        if area_id not in areas.columns:
-            raise DataError(f"The area layer has no field {area_id!r} (area code)",
-                            hint=f"fields: {', '.join(str(c) for c in areas.columns if c != areas.geometry.name)}")
+    if area_id is not None and area_id in areas.columns:  # (a missing field is reported when assigning)
         codes = areas[area_id]
         duplicated = codes[codes.duplicated(keep=False) & codes.notna()]
         if len(duplicated):

@@ -268,3 +268,12 @@ def test_trafford_assets_on_imd_2019_lsoas(real_data):
     assert table["cumulative_share"].iloc[-1] == pytest.approx(1.0)
     most = areas["IMD_decile"] <= 2
     assert share_in_most_deprived(result, 0.2) == pytest.approx(result["count"][most].sum() / report.assigned)
+
+
+def test_single_part_multipoints_count_as_points_but_true_multipoints_are_refused():
+    single = gpd.GeoDataFrame(geometry=[shapely.MultiPoint([(50, 50)]), shapely.Point(150, 50)], crs=BNG)
+    result, report = aggregate_points(single, _squares(), area_id="code")
+    assert result["count"].tolist()[:2] == [1, 1] and report.assigned == 2
+    several = gpd.GeoDataFrame(geometry=[shapely.MultiPoint([(50, 50), (150, 50)])], crs=BNG)
+    with pytest.raises(DataError, match="MultiPoint"):
+        aggregate_points(several, _squares())
