@@ -96,8 +96,8 @@ class DisclosurePolicy(ABC):
 
     @property
     def label(self) -> str:
-        """The policy in a line: name plus its parameters (export log, legends)."""
-        return self.name
+        """The policy in a line: name plus its options (export log, attribution)."""
+        return self.name + (" (zeros suppressed)" if getattr(self, "suppress_zero", False) else "")
 
 
 @dataclass(frozen=True)
@@ -203,6 +203,10 @@ class NoDisclosureControl(DisclosurePolicy):
 
     def primary_mask(self, counts: np.ndarray) -> np.ndarray:
         return np.zeros(np.shape(counts), dtype=bool)
+
+    @property
+    def label(self) -> str:
+        return f"No disclosure control: {self.reason.strip()}"
 
     def describe(self) -> str:
         return f"No disclosure control was applied: {self.reason.strip()}"
