@@ -106,7 +106,8 @@ def test_aggregate_of_polygons_is_refused(tmp_path):
 def test_decile_field_detection():
     assert find_decile_field(pd.DataFrame(columns=["code", "IMD_decile", "Income_decile"])) == "IMD_decile"
     assert find_decile_field(pd.DataFrame(columns=["DataZone", "SIMD2020v2_Decile"])) == "SIMD2020v2_Decile"
-    assert find_decile_field(pd.DataFrame(columns=["code", "IMD_rank"])) is None
+    assert find_decile_field(pd.DataFrame(columns=["LSOA21CD", "IMDDecil", "IMDRank"])) == "IMDDecil"
+    assert find_decile_field(pd.DataFrame(columns=["code", "IMD_rank", "IMD_quintile"])) is None
 
 
 def _record_files(tmp_path):
@@ -225,3 +226,38 @@ def test_overlap_reads_csv_coordinates_with_the_cli_crs(tmp_path):
 
     with pytest.raises(MissingCrsError):
         run_algorithm(Overlap(), {"layers": layers, "table": str(tmp_path / "t.csv")})
+
+
+def test_aggregate_with_a_disclosure_policy_writes_exports_without_revealing_columns(tmp_path):
+    import pyogrio
+
+    rng = np.random.default_rng(1)
+    sizes = [23, 3, 0, 12]
+    xy = np.vstack([rng.uniform([X0 + i * 1000 + 10, Y0 + 10], [X0 + i * 1000 + 990, Y0 + 990], (n, 2))
+                    for i, n in enumerate(sizes)])
+    points = gpd.GeoDataFrame({"hours": np.ones(len(xy))}, geometry=gpd.points_from_xy(*xy.T), crs=BNG)
+    feedback = Feedback()
+    out = run_algorithm(Aggregate(), {"points": points, "areas": str(_areas(tmp_path)), "area_id": "code",
+                                      "weight": "hours", "population": "pop", "policy": "nhs",
+                                      "output": str(tmp_path / "shared.gpkg")}, feedback)
+    layer = gpd.read_file(out["output"], layer="shared").set_index("code")
+    assert "rate_per_1000" not in layer and "weighted_sum" not in layer
+    published = layer["count"]
+    assert pd.isna(published["E2"])  # 3 is suppressed
+    assert published.dropna().mod(5).eq(0).all() and published["E1"] == 25  # 23 rounded to 5
+    metadata = pyogrio.read_info(out["output"], layer="shared")["layer_metadata"]
+    assert metadata["DISCLOSURE_POLICY"] == "NHS Digital"
+    text = open(out["decile_summary"]).read()
+    header = text.splitlines()[0].split(",")
+    assert "[c]" in text and "share" not in header and "cumulative_share" not in header
+    assert ",23," not in text and ",3," not in text
+    assert out["share_most_deprived_20"] is None
+    assert any("Left out of the export" in t for level, t in feedback.messages if level == "warning")
+
+
+def test_aggregate_policy_needs_a_geopackage_and_a_known_policy(tmp_path):
+    base = {"points": str(_points_csv(tmp_path)), "areas": str(_areas(tmp_path))}
+    with pytest.raises(ParameterError, match="GeoPackages"):
+        run_algorithm(Aggregate(), {**base, "policy": "nhs", "output": str(tmp_path / "o.geojson")}, input_crs=BNG)
+    with pytest.raises(ParameterError, match="policy"):
+        run_algorithm(Aggregate(), {**base, "policy": "secret", "output": str(tmp_path / "o.gpkg")}, input_crs=BNG)

@@ -40,7 +40,7 @@ from gis_desk.processing.parameters import (
 )
 
 HEX_PREFIX = "hex:"
-_DECILE_NAME = re.compile(r"(imd|simd|iod|deprivation).*(decile|dec)$|^decile$", re.IGNORECASE)
+_DECILE_NAME = re.compile(r"(imd|simd|iod|deprivation).*(decile|decil|dec)$|^decile$", re.IGNORECASE)
 
 
 def _vector_output(description: str = "") -> OutputFileParameter:
@@ -259,6 +259,14 @@ class Aggregate(Algorithm):
             EnumParameter("hex_orientation", "Hexagon orientation", list(ORIENTATIONS), default="pointy"),
             ExtentParameter("hex_extent", "Hexagon grid extent",
                             "Rectangle to cover with hexagons; default: the points' extent.", optional=True),
+            StringParameter("policy", "Disclosure control",
+                            "'nhs' (counts 1-7 suppressed, others rounded to 5) or 'threshold:K' (counts "
+                            "below K suppressed), ',zero' to suppress zeros too.  Given: both files are "
+                            "written as exports for sharing (GeoPackage with the policy in its metadata, "
+                            "CSV with [c] for suppressed counts), without the rates, weighted sums and "
+                            "shares, which would reveal the raw counts.  Not given: RAW counts, a working "
+                            "layer.",
+                            optional=True),
             _vector_output(),
         ]
 
@@ -273,7 +281,7 @@ class Aggregate(Algorithm):
             OutputDefinition("on_boundary", "integer", "Records on a shared boundary (counted once)"),
             OutputDefinition("decile_summary", "file", "CSV summary per deprivation decile (if any)"),
             OutputDefinition("share_most_deprived_20", "number",
-                             "Share (0..1) of the counted records in deciles 1-2 (if any)"),
+                             "Share (0..1) of the counted records in deciles 1-2 (if any; not under a policy)"),
         ]
 
     def run(self, params: dict[str, Any], feedback: Feedback) -> dict[str, Any]:
@@ -308,18 +316,65 @@ class Aggregate(Algorithm):
             share = share_in_most_deprived(result, 0.2, decile_field=decile_field, value="count")
         feedback.set_progress(80)
         feedback.check_canceled()
-        written = write_vector_output(result.reset_index(drop=True), params["output"])
-        feedback.info(f"Wrote {len(result)} area(s) to {written}")
+        policy = self._policy(params)
+        if policy is None:
+            written = write_vector_output(result.reset_index(drop=True), params["output"])
+            feedback.warning(f"Wrote {len(result)} area(s) with RAW counts to {written}: a working layer; "
+                             "share it only through an export with disclosure control (or give policy=)")
+        else:
+            written = self._export_areas(result, params["output"], policy, feedback)
         outputs = {"output": written, "count": int(len(result)), "points": report.points,
                    "assigned": report.assigned, "outside": report.outside, "no_geometry": report.no_geometry,
                    "on_boundary": report.on_boundary, "decile_summary": None, "share_most_deprived_20": None}
         if table is not None:
-            outputs["decile_summary"] = _write_csv(table, _sibling(written, "_deciles.csv"))
+            target = _sibling(written, "_deciles.csv")
+            if policy is None:
+                outputs["decile_summary"] = _write_csv(table, target)
+            else:
+                from gis_desk.io.exports import export_csv
+
+                # Shares of raw counts would give back the suppressed and unrounded counts.
+                feedback.warning("Left out of the exported decile summary: share and cumulative_share (computed "
+                                 "from raw counts, they would reveal suppressed values)")
+                outputs["decile_summary"] = str(export_csv(
+                    table.drop(columns=["share", "cumulative_share"]), target, policy, count_columns=["count"]).path)
+                share = float("nan")
             if share == share:  # not NaN (NaN when nothing was counted)
                 outputs["share_most_deprived_20"] = round(share, 6)
                 feedback.info(f"{share:.1%} of the counted records are in the most deprived 20% of areas "
                               f"(deciles 1-2 of {decile_field})")
         return outputs
+
+    def _policy(self, params: dict[str, Any]):
+        if params["policy"] is None:
+            return None
+        from gis_desk.analysis.disclosure import parse_policy
+
+        try:
+            policy = parse_policy(params["policy"])
+        except ParameterError as exc:
+            raise ParameterError(f"parameter 'policy': {exc.message}", hint=exc.hint) from exc
+        if Path(params["output"]).suffix.lower() != ".gpkg":
+            raise ParameterError("parameter 'output': exports with disclosure control are GeoPackages (.gpkg)",
+                                 path=params["output"])
+        return policy
+
+    @staticmethod
+    def _export_areas(result, output: str, policy, feedback: Feedback) -> str:
+        from gis_desk.io.exports import export_geopackage
+
+        # Rates and weighted sums are computed from the RAW counts: next to a rounded count they
+        # would give the raw value back (rate x population), so they are left out of exports.
+        derived = [c for c in result.columns if c == "weighted_sum" or str(c).startswith("rate_per_")]
+        if derived:
+            feedback.warning(f"Left out of the export: {', '.join(derived)} (computed from raw counts, they would "
+                             "reveal the counts that the policy rounds or suppresses)")
+        exported = export_geopackage(result.drop(columns=derived).reset_index(drop=True), output,
+                                     layer=Path(output).stem, style=None, policy=policy, count_columns=["count"])
+        if exported.report is not None:
+            feedback.info(exported.report.summary())
+        feedback.info(f"Exported {len(result)} area(s) to {exported.path} under {policy.label}")
+        return str(exported.path)
 
     def _hexagons(self, points, size: float, params: dict[str, Any], feedback: Feedback):
         from gis_desk.analysis.hexgrid import hex_grid
