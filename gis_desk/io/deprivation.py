@@ -388,6 +388,11 @@ def load_deprivation_table(source, index: str | None = None, code_column: str | 
                         f"(e.g. {', '.join(repeated[:5])})", path=path,
                         hint="a deprivation table has one row per area; check it was not appended to itself")
     notes: list[str] = []
+    named = _geography_from_name(code_column)
+    if named in GEOGRAPHY_LABELS and geography in GEOGRAPHY_LABELS and named != geography \
+            and named not in ("LSOA", "DZ") and geography not in ("LSOA", "DZ"):
+        notes.append(f"column {code_column!r} is named for {GEOGRAPHY_LABELS[named]} but holds codes of "
+                     f"{GEOGRAPHY_LABELS[geography]}")
     if (~present).any():
         notes.append(f"{int((~present).sum())} row(s) without an area code were skipped")
         frame, codes = frame[present].reset_index(drop=True), codes[present]
