@@ -83,7 +83,8 @@ def _as_array(values: Iterable[Any]) -> np.ndarray:
             values = values.to_numpy()
         else:  # nullable ints with <NA>, strings, objects
             values = values.to_numpy(dtype=object, na_value=None)
-    arr = np.asarray(values)
+    # a plain list keeps each value's own type (numpy would turn [9434765919.0, 'x'] into text)
+    arr = values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object)
     if arr.dtype.kind not in "iuf":
         arr = arr.astype(object)
     return arr.reshape(-1) if arr.ndim != 1 else arr

@@ -237,8 +237,8 @@ def _read_table_file(path: Path):
                 return pd.read_csv(path, encoding="cp1252", sep=None, engine="python")
         return _read_workbook(path)
     except ImportError as exc:
-        raise ReaderError("Reading Excel files needs the 'openpyxl' package, which is not installed", path=path,
-                          hint="save the sheet as CSV, or install openpyxl") from exc
+        raise ReaderError(f"Reading {suffix} spreadsheets needs a package that is not installed ({exc})",
+                          path=path, hint="save the sheet as CSV (or .xlsx with openpyxl installed)") from exc
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         if isinstance(exc, DataError):
             raise

@@ -86,7 +86,8 @@ def test_excel_workbook_with_a_notes_sheet(tmp_path):
     path = tmp_path / "File_1_IoD2025.xlsx"
     iod2025_file1(tmp_path / "tmp.csv")
     with pd.ExcelWriter(path) as writer:
-        pd.DataFrame({"Notes": ["Synthetic test file, not real data"]}).to_excel(writer, sheet_name="Notes", index=False)
+        notes = pd.DataFrame({"Notes": ["Synthetic test file, not real data"]})
+        notes.to_excel(writer, sheet_name="Notes", index=False)
         pd.read_csv(tmp_path / "tmp.csv").to_excel(writer, sheet_name="IoD2025 IMD", index=False)
     table = load_deprivation_table(path)
     assert table.index == "IoD2025" and len(table) == 5
@@ -236,3 +237,28 @@ def test_deprivation_join_algorithm(tmp_path):
     with pytest.raises(DataError):  # Scottish index on English boundaries: nothing matches
         run_algorithm(DeprivationJoin(), {"boundaries": str(tmp_path / "lsoa11.gpkg"),
                                           "table": str(tmp_path / "iod.csv"), "index": "SIMD2020"})
+
+
+def test_algorithm_declaration_and_cancel(tmp_path):
+    from gis_desk.errors import CanceledError
+    from gis_desk.processing.algorithms.deprivation import DeprivationJoin
+    from gis_desk.processing.feedback import Feedback
+    from gis_desk.processing.run import run_algorithm
+
+    declared = json.loads(json.dumps(DeprivationJoin().to_dict()))
+    assert declared["id"] == "builtins.deprivation_join"
+    assert [p["name"] for p in declared["parameters"]] == ["boundaries", "table", "index", "area_code_column",
+                                                           "output", "report"]
+    iod2025_file1(tmp_path / "iod.csv")
+    squares(NEW, "LSOA21CD").to_file(tmp_path / "lsoa21.gpkg")
+    feedback = Feedback()
+    feedback.cancel()
+    with pytest.raises(CanceledError):
+        run_algorithm(DeprivationJoin(), {"boundaries": str(tmp_path / "lsoa21.gpkg"),
+                                          "table": str(tmp_path / "iod.csv"),
+                                          "output": str(tmp_path / "out.gpkg")}, feedback)
+    assert not (tmp_path / "out.gpkg").exists()
+    outputs = run_algorithm(DeprivationJoin(), {"boundaries": str(tmp_path / "lsoa21.gpkg"),
+                                                "table": str(tmp_path / "iod.csv"),
+                                                "report": str(tmp_path / "r.json")})
+    assert outputs["report"] == str(tmp_path / "r.json") and outputs["matched"] == 5
