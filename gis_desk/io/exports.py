@@ -211,7 +211,10 @@ def export_geopackage(data, path, layer: str, style, policy: DisclosurePolicy, e
     ``policy`` to ``count_columns`` (totals as in ``apply_policy``; default: each column's
     total is assumed published).  ``derived_columns`` (rates, shares) are emptied in rows where
     a count is suppressed.  ``style`` (single, categorised or graduated; None: the layer's own
-    style, else a single symbol) is stored as the layer's default QGIS style.
+    style, else a single symbol) is stored as the layer's default QGIS style.  ``style`` may
+    also be a function of the controlled frame returning the style: use that for classes of a
+    count field, because class edges computed from the raw counts would reveal the smallest
+    and largest raw values (e.g. ``lambda f: graduated_style(f, "count")``).
 
     Raises ``ParameterError`` without a policy, ``DataError`` when a real policy is given no
     count columns (individual records are never exported) or counts are not whole numbers,
@@ -230,9 +233,11 @@ def export_geopackage(data, path, layer: str, style, policy: DisclosurePolicy, e
     if getattr(frame, "geometry", None) is None or not hasattr(frame, "crs"):
         raise DataError("Only layers with geometry can be exported to a GeoPackage here",
                         hint="use export_csv for a table without geometry")
+    controlled, report = _controlled(frame, count_columns, policy, totals, derived_columns, flag_column)
+    if callable(style):
+        style = style(controlled)
     if style is None:
         style = getattr(data, "style", None) or SingleSymbolStyle()
-    controlled, report = _controlled(frame, count_columns, policy, totals, derived_columns, flag_column)
     geometry_type = getattr(getattr(data, "dataset", data), "geometry_type", None) or _geometry_type(frame)
     qml = vector_style_qml(style, geometry_type)
     metadata = _metadata(policy, report)
@@ -526,8 +531,9 @@ def export_png_map(layers, viewport, path, *, policy: DisclosurePolicy, legend: 
     """Render ``layers`` (bottom first) in ``viewport`` (its size is the image size) to a PNG
     with legend, scale bar, north arrow, optional ``title`` and an attribution line that adds
     the disclosure policy to ``attribution``.  ``policy`` states the control under which the
-    layers shown were made (build them with ``apply_policy``/``mask_raster``); it is also
-    stored in the PNG's text chunks.  Raises ``ParameterError`` without a policy,
+    layers shown were made (build them with ``apply_policy``/``mask_raster``, and their
+    legend classes from the published values, not the raw counts); it is also stored in the
+    PNG's text chunks.  Raises ``ParameterError`` without a policy,
     ``WriterError`` naming the file.
     """
     from PIL import Image
