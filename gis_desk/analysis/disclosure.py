@@ -490,8 +490,16 @@ class SuppressionReport:
         return int(self.primary.size)
 
     def summary(self) -> str:
+        """For the analyst (logs, the GUI): primary and secondary counts apart."""
         return (f"{self.policy.name}: {self.n_primary} cell(s) suppressed as small and {self.n_secondary} more "
                 f"to protect them, of {self.n_cells} count cell(s); totals published: {self.totals}")
+
+    def public_summary(self) -> str:
+        """For published files: one figure, because saying how many cells are small (primary)
+        rather than protecting others (secondary) narrows what the hidden cells can be."""
+        return (f"{self.policy.name}: {self.n_primary + self.n_secondary} of {self.n_cells} count cell(s) "
+                f"and totals suppressed (small counts, and cells hidden so that they cannot be worked "
+                f"out from totals); totals published: {self.totals}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"policy": self.policy.to_dict(), "totals": self.totals, "count_columns": list(self.count_columns),
@@ -542,7 +550,9 @@ def apply_policy(table, count_columns: Sequence[str], policy: DisclosurePolicy, 
     ('primary' = small, 'secondary' = hidden to protect another cell), and, when row totals
     are published (``totals`` 'row' or 'both'), a ``total_column`` of published row totals.
     Column and grand totals are in the ``SuppressionReport``.  See the module docstring for
-    ``totals`` and for what secondary suppression guarantees.
+    ``totals`` and for what secondary suppression guarantees.  The flag column tells primary
+    from secondary cells for the analyst; published files must not (``gis_desk.io.exports``
+    replaces it with ``public_flags``), since that would say which hidden cells are small.
 
     Raises ``DataError`` for a missing column or values that are not whole non-negative
     counts, ``ParameterError`` for an unknown ``totals`` mode, no count columns, or an output
@@ -612,6 +622,15 @@ def apply_policy(table, count_columns: Sequence[str], policy: DisclosurePolicy, 
             report.total_flags["grand total"] = str(kind_of(np.array([g]))[0])
     out[flag_column] = pd.Series(_flag_text(kinds, n), index=table.index, dtype=object)
     return out, report
+
+
+def public_flags(frame, flag_column: str = "suppression"):
+    """The flag column of an ``apply_policy`` result without the reasons: 'care; total'
+    names the suppressed cells of each row but not which are small (a Series)."""
+    def strip(text: str) -> str:
+        return "; ".join(part.split(": ")[0] for part in str(text).split("; ") if part)
+
+    return frame[flag_column].map(strip)
 
 
 # -- rasters ----------------------------------------------------------------------------------

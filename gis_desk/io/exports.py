@@ -37,7 +37,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from gis_desk.analysis.disclosure import DisclosurePolicy, SuppressionReport, apply_policy, mask_raster
+from gis_desk.analysis.disclosure import (
+    DisclosurePolicy,
+    SuppressionReport,
+    apply_policy,
+    mask_raster,
+    public_flags,
+)
 from gis_desk.core.project import ExportRecord
 from gis_desk.errors import DataError, GisDeskError, MissingCrsError, ParameterError, WriterError
 
@@ -106,7 +112,7 @@ def _metadata(policy: DisclosurePolicy, report: SuppressionReport | None) -> dic
         "EXPORTED_AT": _now(),
     }
     if report is not None:
-        items["DISCLOSURE_SUMMARY"] = report.summary()
+        items["DISCLOSURE_SUMMARY"] = report.public_summary()
     return items
 
 
@@ -130,6 +136,27 @@ def _remove(*paths: Path) -> None:
         for candidate in (p, Path(str(p) + "-wal"), Path(str(p) + "-shm"), Path(str(p) + "-journal")):
             if candidate.exists():
                 candidate.unlink()
+
+
+def _umask() -> int:
+    """The process umask without changing it (os.umask would race with other threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+def _shareable(*paths: Path) -> None:
+    """Atomic writes create private (0600) files; exports are meant to be shared, so give
+    them the permissions any new file would get."""
+    for path in paths:
+        try:
+            os.chmod(path, 0o666 & ~_umask())
+        except OSError:
+            pass  # e.g. a file system without POSIX permissions: the file is written anyway
 
 
 def _write_failed(path: Path, exc: Exception, what: str) -> WriterError:
@@ -161,6 +188,7 @@ def _controlled(frame, count_columns: Sequence[str], policy: DisclosurePolicy, t
                                  "count columns; individual records are never exported under a policy")
         return frame, None
     out, report = apply_policy(frame, columns, policy, totals, flag_column=flag_column)
+    out[flag_column] = public_flags(out, flag_column)  # never say which hidden cells are the small ones
     hidden = report.primary.to_numpy().any(axis=1) | report.secondary.to_numpy().any(axis=1)
     for name in derived_columns or ():
         if name not in out.columns:
@@ -210,7 +238,8 @@ def export_geopackage(data, path, layer: str, style, policy: DisclosurePolicy, e
     ``path`` (created, or the layer added/replaced in an existing file) after applying
     ``policy`` to ``count_columns`` (totals as in ``apply_policy``; default: each column's
     total is assumed published).  ``derived_columns`` (rates, shares) are emptied in rows where
-    a count is suppressed.  ``style`` (single, categorised or graduated; None: the layer's own
+    a count is suppressed; under a rounding policy compute them from the published counts, or
+    leave them out, since a rate of the raw count gives the raw count back.  ``style`` (single, categorised or graduated; None: the layer's own
     style, else a single symbol) is stored as the layer's default QGIS style.  ``style`` may
     also be a function of the controlled frame returning the style: use that for classes of a
     count field, because class edges computed from the raw counts would reveal the smallest
@@ -241,7 +270,7 @@ def export_geopackage(data, path, layer: str, style, policy: DisclosurePolicy, e
     geometry_type = getattr(getattr(data, "dataset", data), "geometry_type", None) or _geometry_type(frame)
     qml = vector_style_qml(style, geometry_type)
     metadata = _metadata(policy, report)
-    summary = report.summary() if report else policy.describe()
+    summary = report.public_summary() if report else policy.describe()
     layer_description = " ".join(t for t in (description.strip(), f"Disclosure control: {policy.label}.", summary) if t)
     tmp = _temp_beside(out_path)
     try:
@@ -297,9 +326,10 @@ def export_cog(array, transform, crs, path, nodata: float | None, style, policy:
 
     ``transform``: affine.Affine from pixel to ``crs`` coordinates; ``crs``: anything
     ``pyproj`` understands; ``nodata``: the value marking empty cells, in ``array`` (cells
-    equal to it, NaN and masked cells are empty) and in the float output.  Under a real policy ``counts`` (same shape: records contributing
-    to each cell) is required and cells with fewer than ``k`` records (default
-    ``policy.min_count``; a larger k is allowed, a smaller one is not) become nodata.
+    equal to it, NaN and masked cells are empty) and in the float output.  Under a real
+    policy ``counts`` (same shape: records contributing to each cell) is required and cells
+    with fewer than ``k`` records (default ``policy.min_count``; a larger k is allowed, a
+    smaller one is not) become nodata.
     Float output (default): Float32 with ``nodata`` (default -9999) and a ``.qml`` sidecar
     drawing ``style`` (a singleband ``RasterStyle``; None: YlOrRd over the published range).
     ``paletted=True``: values binned into ``classes`` (a count of equal classes between the
@@ -395,6 +425,7 @@ def export_cog(array, transform, crs, path, nodata: float | None, style, policy:
         write_qml(sidecar, paletted_raster_qml(qml_entries))
     else:
         write_qml(sidecar, pseudocolor_raster_qml(float(vmin), float(vmax), style.ramp, invert=style.invert_ramp))
+    _shareable(sidecar)
     what = what or f"Cloud Optimized GeoTIFF {values.shape[1]} x {values.shape[0]} ({'classes' if paletted else 'values'})"
     record = _record(what, out_path, policy, None, export_log, format="COG", width=int(values.shape[1]),
                      height=int(values.shape[0]), min_records=k if policy.controls else None,
@@ -476,6 +507,7 @@ def export_csv(data, path, policy: DisclosurePolicy, count_columns: Sequence[str
     atomic_write_text(out_path, text)
     atomic_write_text(readme, _csv_readme(out_path, policy, report, marker, derived_columns, flag_column,
                                           include_totals and report is not None and report.column_totals is not None))
+    _shareable(out_path, readme)
     what = what or f"CSV table '{out_path.name}' ({len(controlled)} rows)"
     record = _record(what, out_path, policy, report, export_log, format="CSV", rows=int(len(controlled)),
                      marker=marker, sidecars=[str(readme)])
@@ -507,9 +539,9 @@ def _csv_readme(path: Path, policy: DisclosurePolicy, report, marker: str, deriv
         lines += [
             f"Cells shown as {marker} are suppressed: either the count is small, or it was hidden so that a",
             "small count cannot be worked out from the totals. The column "
-            f"'{flag_column}' says which cells of each row were suppressed and why.",
+            f"'{flag_column}' names the suppressed cells of each row.",
             f"Count columns: {', '.join(report.count_columns)}.",
-            report.summary() + ".",
+            report.public_summary() + ".",
         ]
         if derived:
             lines.append(f"Columns derived from the counts ({', '.join(map(str, derived))}) are also shown as "
@@ -562,6 +594,7 @@ def export_png_map(layers, viewport, path, *, policy: DisclosurePolicy, legend: 
     buffer = io.BytesIO()
     Image.fromarray(unpremultiply(image), mode="RGBA").save(buffer, format="PNG", pnginfo=info)
     atomic_write_bytes(out_path, buffer.getvalue())
+    _shareable(out_path)
     what = what or f"PNG map {viewport.width} x {viewport.height} ({len(layers)} layers)"
     record = _record(what, out_path, policy, None, export_log, format="PNG", width=int(viewport.width),
                      height=int(viewport.height), layers=[getattr(la, "name", "") for la in layers])

@@ -12,6 +12,7 @@ from gis_desk.analysis.disclosure import (
     mask_raster,
     parse_policy,
     policy_from_dict,
+    public_flags,
 )
 from gis_desk.errors import DataError, ParameterError
 
@@ -128,6 +129,19 @@ def test_apply_policy_keeps_other_columns_and_index():
     assert list(out["area"]) == ["a", "b", "c"]
     assert table["n"].tolist() == [3.0, 20.0, 30.0]  # the input is not modified
     assert report.column_totals["n"] == 53
+
+
+def test_public_flags_do_not_say_which_cells_are_small():
+    table = pd.DataFrame({"a": [3, 20, 30], "b": [40, 50, 2]})
+    out, report = apply_policy(table, ["a", "b"], ThresholdPolicy(), totals="both")
+    assert "primary" in out["suppression"].iloc[0]
+    flags = public_flags(out)
+    assert all("primary" not in f and "secondary" not in f for f in flags)
+    for i, flag in enumerate(flags):
+        hidden = [c for c in ("a", "b", "total") if pd.isna(out[c].iloc[i])]
+        assert flag == "; ".join(hidden)
+    assert "small counts, and cells hidden" in report.public_summary()
+    assert str(report.n_primary + report.n_secondary) in report.public_summary()
 
 
 # -- raster masking ---------------------------------------------------------------------------

@@ -29,7 +29,8 @@ def test_csv_has_no_small_counts_under_nhs(tmp_path, lsoas):
     numbers = cells[cells != SUPPRESSED_MARKER].astype(int)
     assert not numbers.between(1, 7).any() and (numbers % 5 == 0).all()
     assert int(total["care"]) == int(np.floor(lsoas["care"].sum() / 5 + 0.5) * 5)
-    assert body.loc[cells == SUPPRESSED_MARKER, "suppression"].str.startswith("care: ").all()
+    assert set(body.loc[cells == SUPPRESSED_MARKER, "suppression"]) == {"care"}
+    assert "primary" not in path.read_text() and "secondary" not in path.read_text()
     readme = (tmp_path / "care_README.txt").read_text()
     assert SUPPRESSED_MARKER in readme and "NHS Digital" in readme and "1 to 7" in readme
     assert "last row holds the totals" in readme
@@ -113,3 +114,15 @@ def test_png_map_needs_a_policy_and_a_png_name(tmp_path, care_layer):
         export_png_map([care_layer], viewport, tmp_path / "m.png", policy=None)
     with pytest.raises(WriterError):
         export_png_map([care_layer], viewport, tmp_path / "m.jpg", policy=NhsDigitalPolicy())
+
+
+def test_exported_files_are_not_private(tmp_path, lsoas):
+    import os
+    import stat
+
+    export_csv(lsoas, tmp_path / "care.csv", NhsDigitalPolicy(), ["care"])
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("care.csv", "care_README.txt"):
+        mode = stat.S_IMODE((tmp_path / name).stat().st_mode)
+        assert mode == 0o666 & ~umask
