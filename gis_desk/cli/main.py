@@ -1,6 +1,7 @@
 """``gis-desk`` command line: argparse, no Qt (not even indirectly).
 
-Subcommands: ``info``, ``render``, ``algorithms list|help|run``, ``plugins list|validate``.
+Subcommands: ``info``, ``render``, ``algorithms list|help|run``, ``plugins list|validate``, and the
+shortcuts of ``gis_desk.cli.shortcuts`` (``uprn``, ``heatmap``, ``aggregate``, ``overlap``).
 Errors print ``error: <message>`` (and ``hint: ...``) to stderr, never a traceback for a
 ``GisDeskError``.  Exit codes: 0 success, 1 error (algorithm, data, files), 2 bad parameters
 or usage, 130 interrupted.
@@ -18,7 +19,7 @@ from typing import Any, Sequence
 from gis_desk import __version__
 from gis_desk.errors import CanceledError, GisDeskError, MissingCrsError, ParameterError
 
-SUBCOMMANDS = ("info", "render", "algorithms", "plugins")
+SUBCOMMANDS = ("info", "render", "algorithms", "plugins", "uprn", "heatmap", "aggregate", "overlap")
 EXIT_OK, EXIT_ERROR, EXIT_BAD_PARAMETERS, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -29,7 +30,7 @@ def is_cli_invocation(argv: Sequence[str]) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gis_desk.cli import algorithms, info, plugins, render
+    from gis_desk.cli import algorithms, info, plugins, render, shortcuts
 
     parser = argparse.ArgumentParser(
         prog="gis-desk",
@@ -41,14 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="print error details")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    for module in (info, render, algorithms, plugins):
+    for module in (info, render, algorithms, plugins, shortcuts):
         module.add_parser(commands)
     return parser
 
 
 # Options whose value may start with '-' (western longitudes, negative coordinates), which
 # argparse would otherwise take for an option: '--extent -2.4,53.3,...' -> '--extent=-2.4,...'.
-_NUMERIC_VALUE_OPTIONS = ("--extent",)
+_NUMERIC_VALUE_OPTIONS = ("--extent", "--hex-extent")
 
 
 def _join_numeric_values(argv: list[str]) -> list[str]:
