@@ -8,7 +8,7 @@ computed here.  Any parameter without an option of its own can be given with
 
     gis-desk uprn import-gazetteer CSV STORE [--uprn-column C --x-column C --y-column C --crs EPSG:n]
     gis-desk uprn join RECORDS --gazetteer STORE --out OUT [--uprn-column C --drop COLS ...]
-    gis-desk heatmap POINTS --out OUT.tif [--radius-m R --pixel-size-m P --kernel K --weight F --policy P]
+    gis-desk heatmap POINTS --out OUT.tif [--radius-m R --pixel-size-m P --kernel K --weight F]
     gis-desk aggregate POINTS AREAS|hex:SIZE --out OUT [--area-id F --population F --policy P]
     gis-desk overlap A B C... --k 2 --out OUT [--table T.csv --names a,b,c]   (table default: OUT.csv)
 
@@ -102,14 +102,18 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut(
         ("heatmap",), "builtins.heatmap",
         "kernel density heat map of points to a raster (QGIS-compatible kernels)",
-        (Option(("points",), "points", "point layer", metavar="POINTS"),
-         _out("raster to write (.tif)"),
-         Option(("--radius-m",), "radius_m", "kernel radius in metres (default: automatic)", metavar="M"),
-         Option(("--pixel-size-m",), "pixel_size_m", "pixel size in metres", metavar="M"),
-         Option(("--kernel",), "kernel", "quartic, triangular, uniform, triweight, epanechnikov or gaussian"),
-         Option(("--weight",), "weight", "numeric weight field", metavar="FIELD"),
-         Option(("--output-values",), "output_values", "raw or scaled"),
-         Option(("--policy",), "policy", "disclosure control for a shareable COG: nhs or threshold:K")),
+        (Option(("points",), "input", "point layer", metavar="POINTS"),
+         _out("GeoTIFF to write (.tif)"),
+         Option(("--radius-m",), "radius_m", "kernel radius in metres, Gaussian: bandwidth (default: automatic)",
+                metavar="M"),
+         Option(("--pixel-size-m",), "pixel_size_m", "cell side in metres (default 10)", metavar="M"),
+         Option(("--kernel",), "kernel", "quartic (default), triangular, uniform, triweight, epanechnikov or "
+                "gaussian"),
+         Option(("--weight",), "weight_field", "numeric field weighting each point", metavar="FIELD"),
+         Option(("--output-values",), "output_values", "raw (default) or scaled (QGIS's density)"),
+         Option(("--decay",), "decay", "triangular kernel's decay ratio", metavar="RATIO"),
+         Option(("--exact",), "qgis_compatible", "exact distances instead of QGIS's arithmetic", kind="false"),
+         Option(("--bandwidth-method",), "bandwidth_method", "silverman (default) or scott, without --radius-m")),
         input_crs=True,
     ),
     Shortcut(
@@ -180,15 +184,16 @@ def _description(shortcut: Shortcut) -> str:
 
 def _add_options(parser: argparse.ArgumentParser, shortcut: Shortcut) -> None:
     for option in shortcut.options:
+        metavar = option.metavar or option.flags[0].lstrip("-").replace("-", "_").upper()
         if option.positional:
-            parser.add_argument(option.dest, metavar=option.metavar, nargs=option.nargs, help=option.help)
+            parser.add_argument(option.dest, metavar=metavar, nargs=option.nargs, help=option.help)
         elif option.kind in ("true", "false"):
             parser.add_argument(*option.flags, dest=option.dest, action="store_true", help=option.help)
         elif option.kind == "append":
-            parser.add_argument(*option.flags, dest=option.dest, action="append", metavar=option.metavar,
+            parser.add_argument(*option.flags, dest=option.dest, action="append", metavar=metavar,
                                 help=option.help)
         else:
-            parser.add_argument(*option.flags, dest=option.dest, metavar=option.metavar, help=option.help)
+            parser.add_argument(*option.flags, dest=option.dest, metavar=metavar, help=option.help)
     parser.add_argument("--param", "-P", dest="extra_params", action="append", default=[], metavar="NAME=VALUE",
                         help="any other parameter of the algorithm (repeatable)")
     if shortcut.input_crs:
