@@ -283,3 +283,22 @@ def test_geotiff_error_names_the_file(tmp_path):
     with pytest.raises(WriterError) as info:
         result.to_geotiff(target)
     assert str(target) in str(info.value)
+
+
+def test_without_numba_the_same_loop_runs_in_python(monkeypatch):
+    import gis_desk.analysis.kde as kde_module
+
+    pts = np.array(BNG_POINT) + np.random.default_rng(8).uniform(0, 300, (40, 2))
+    compiled = kde(pts, 35.0, 10.0, return_counts=True)
+    monkeypatch.setattr(kde_module, "_compiled", lambda: None)
+    feedback = Feedback()
+    plain = kde(pts, 35.0, 10.0, return_counts=True, feedback=feedback)
+    np.testing.assert_array_equal(plain.array, compiled.array)
+    np.testing.assert_array_equal(plain.counts, compiled.counts)
+    assert any("numba" in text for level, text in feedback.messages if level == "warning")
+
+
+def test_extent_without_points_gives_an_empty_raster():
+    result = kde([(5000.0, 5000.0)], 20.0, 5.0, extent=(0, 0, 200, 200), return_counts=True)
+    assert result.params["n_used"] == 0
+    assert np.all(result.array == NODATA) and np.all(result.counts == 0)
