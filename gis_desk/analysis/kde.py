@@ -25,8 +25,9 @@ gaussian        exp(-d^2 / (2 s^2)), d <= 4 s     1 / (2 pi s^2 (1 - exp(-8)))
 ==============  ================================  ===========================================
 
 Every Scaled kernel integrates to the point's weight over the plane, except QGIS's quartic,
-whose constant (116 where 16 gives 3/(pi r^2)) integrates to 7.25 times the weight; it is kept
-so results match QGIS.  Gaussian is not in QGIS: its ``radius_m`` is the bandwidth ``s`` (the
+whose constant (116 where 16 gives 3/(pi r^2)) integrates to 7.25 times the weight, and the
+triangular kernel with a negative decay, which QGIS leaves Raw; both are kept so results
+match QGIS.  Gaussian is not in QGIS: its ``radius_m`` is the bandwidth ``s`` (the
 standard deviation, metres), the kernel is cut at 4 s (the grid is grown by 4 s) and Scaled
 is renormalised so the cut kernel integrates to the weight exactly.
 
@@ -38,7 +39,9 @@ Positioning modes:
   of the extent but writing them with rows counted from the top.  In effect each point is
   mirrored in y within its own cell (a shift of up to one pixel).  This mode reproduces that
   arithmetic step by step (same double-precision expressions, same ``d <= r`` test, same block)
-  so the raster equals QGIS's to float32 rounding.
+  so the raster equals QGIS's to float32 rounding.  (Precisely: a point stays in its row, at
+  the mirror image of its position within the row, moved on by the fraction of a pixel by
+  which the grown height exceeds a whole number of pixels.)
 - Exact: distances from the true point to the true cell centres, no block.  Use it when
   agreement with QGIS does not matter.  Gaussian always uses it.
 
@@ -269,7 +272,8 @@ def suggest_bandwidth(points_xy: Any, method: str = "silverman") -> float:
     """
     method = str(method).strip().lower()
     if method not in BANDWIDTH_METHODS:
-        raise ParameterError(f"Unknown bandwidth method {method!r}", hint=f"use one of: {', '.join(BANDWIDTH_METHODS)}")
+        raise ParameterError(f"Unknown bandwidth method {method!r}",
+                             hint=f"use one of: {', '.join(BANDWIDTH_METHODS)}")
     pts = _as_points(points_xy)
     pts = pts[np.isfinite(pts).all(axis=1)]
     n = len(pts)
@@ -552,9 +556,9 @@ def _band_function(feedback):
 def _stamp_band(r0, r1, i0, i1, x, y, ws, mult, row_lo, row_hi, col_lo, col_hi, shift,
                 cx, px, gx0, gymin, gymax, reach, inv_r2, tri_slope, inv_r, kernel, qgis, nodata,
                 out_values, out_counts):
-    """Add points ``i0:i1`` to raster rows ``r0:r1`` (float64 sums, then float32 into
-    ``out_values``, ``nodata`` where no point reaches; reach counts into ``out_counts``).  ``cx``: column centres, computed as
-    QGIS does, ``(c + 0.5) * px + xmin``."""
+    """Add points ``i0:i1`` to raster rows ``r0:r1``: float64 sums, then float32 into
+    ``out_values`` (``nodata`` where no point reaches) and reach counts into ``out_counts``.
+    ``cx``: column centres, computed as QGIS does, ``(c + 0.5) * px + xmin``."""
     cols = out_values.shape[1]
     acc = np.zeros((r1 - r0, cols), dtype=np.float64)
     diff = np.zeros((r1 - r0, cols + 1), dtype=np.int32)
