@@ -46,6 +46,7 @@ test: bootstrap
 
 samples: bootstrap
 	$(VENV)/bin/python sample_surveys/make_samples.py
+	$(VENV)/bin/python sample_surveys/make_care_samples.py
 
 doctor: bootstrap
 	@scripts/check_qt_libs.sh
