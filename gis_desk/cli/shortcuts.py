@@ -8,7 +8,7 @@ computed here.  Any parameter without an option of its own can be given with
 
     gis-desk uprn import-gazetteer CSV STORE [--uprn-column C --x-column C --y-column C --crs EPSG:n]
     gis-desk uprn join RECORDS --gazetteer STORE --out OUT [--uprn-column C --drop COLS ...]
-    gis-desk heatmap POINTS --out OUT.tif [--radius-m R --pixel-size-m P --kernel K --weight F]
+    gis-desk heatmap POINTS --out OUT.tif [--radius-m R --pixel-size-m P --kernel K --weight F --policy P]
     gis-desk aggregate POINTS AREAS|hex:SIZE --out OUT [--area-id F --population F --policy P]
     gis-desk overlap A B C... --k 2 --out OUT [--table T.csv --names a,b,c]   (table default: OUT.csv)
 
@@ -114,7 +114,9 @@ SHORTCUTS: tuple[Shortcut, ...] = (
          Option(("--output-values",), "output_values", "raw (default) or scaled (QGIS's density)"),
          Option(("--decay",), "decay", "triangular kernel's decay ratio", metavar="RATIO"),
          Option(("--exact",), "qgis_compatible", "exact distances instead of QGIS's arithmetic", kind="false"),
-         Option(("--bandwidth-method",), "bandwidth_method", "silverman (default) or scott, without --radius-m")),
+         Option(("--bandwidth-method",), "bandwidth_method", "silverman (default) or scott, without --radius-m"),
+         Option(("--policy",), "policy", "disclosure control for sharing: nhs or threshold:K (masked COG); "
+                "without it the raster is a raw working file", metavar="POLICY")),
         input_crs=True,
     ),
     Shortcut(

@@ -251,6 +251,27 @@ def test_heatmap_of_the_joined_records(tmp_path, joined, capsys):
     assert code == 2 and ".png" in err
 
 
+def test_heatmap_under_a_policy_masks_cells_reached_by_few_records(tmp_path, joined, capsys):
+    import rasterio
+
+    points, _ = joined
+    raw_path, safe_path = tmp_path / "raw.tif", tmp_path / "safe.tif"
+    args = ("--radius-m", 300, "--pixel-size-m", 50)
+    code, _, err = cli(capsys, "heatmap", points, "--out", raw_path, *args)
+    assert code == 0 and "RAW" in err
+    code, _, err = cli(capsys, "heatmap", points, "--out", safe_path, *args, "--policy", "threshold:3")
+    assert code == 0, err
+    with rasterio.open(raw_path) as raw, rasterio.open(safe_path) as safe:
+        raw_valid = raw.read(1) != raw.nodata
+        safe_valid = safe.read(1) != safe.nodata
+        assert safe.tags()["DISCLOSURE_MIN_RECORDS"] == "3"
+        assert safe.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+    assert safe_valid.sum() < raw_valid.sum()  # cells reached by 1-2 records are gone
+    assert not (safe_valid & ~raw_valid).any()
+    code, _, err = cli(capsys, "heatmap", points, "--out", tmp_path / "x.tif", *args, "--policy", "sometimes")
+    assert code == 2 and "policy" in err
+
+
 # --- overlap -------------------------------------------------------------------------------------
 
 

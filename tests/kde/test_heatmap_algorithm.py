@@ -117,5 +117,5 @@ def test_declaration_is_complete():
     declared = algorithm.to_dict()
     names = [p["name"] for p in declared["parameters"]]
     assert names == ["input", "weight_field", "kernel", "radius_m", "pixel_size_m", "output_values", "decay",
-                     "qgis_compatible", "bandwidth_method", "output"]
+                     "qgis_compatible", "bandwidth_method", "policy", "output"]
     assert "QGIS" in algorithm.help_text()

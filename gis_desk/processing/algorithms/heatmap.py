@@ -22,6 +22,7 @@ from gis_desk.processing.parameters import (
     FieldParameter,
     NumberParameter,
     OutputFileParameter,
+    StringParameter,
     VectorLayerParameter,
 )
 
@@ -47,6 +48,18 @@ def points_and_weights(frame, weight_field: str | None):
     located = np.zeros(len(frame), dtype=bool)
     located[index] = True
     return xy, weights, int((~located).sum())
+
+
+def _parse_policy(text: str | None):
+    if text is None:
+        return None
+    from gis_desk.analysis.disclosure import parse_policy
+    from gis_desk.errors import ParameterError
+
+    try:
+        return parse_policy(text)
+    except ParameterError as exc:
+        raise ParameterError(f"parameter 'policy': {exc.message}", hint=exc.hint) from exc
 
 
 class Heatmap(Algorithm):
@@ -94,6 +107,11 @@ class Heatmap(Algorithm):
                           "Reproduce QGIS's arithmetic, quirks included (not for Gaussian).", default=True),
             EnumParameter("bandwidth_method", "Automatic radius rule", list(BANDWIDTH_METHODS),
                           "Rule of thumb used when no radius is given.", default="silverman"),
+            StringParameter("policy", "Disclosure control",
+                            "'nhs' (cells reached by 1-7 records masked) or 'threshold:K' (cells reached by "
+                            "fewer than K records masked).  Given: the output is an export for sharing, a "
+                            "Cloud Optimized GeoTIFF with the policy in its metadata and a QGIS style "
+                            "sidecar.  Not given: a RAW working raster.", optional=True),
             OutputFileParameter("output", "Output GeoTIFF",
                                 "GeoTIFF to write (.tif); a temporary file when not given.",
                                 optional=True, extensions=[".tif", ".tiff"], default_extension=".tif"),
@@ -136,11 +154,13 @@ class Heatmap(Algorithm):
         nulls = int(np.isnan(weights).sum())
         if nulls:
             feedback.warning(f"{nulls} point(s) have no {weight_field!r} value and weigh 0 (as in QGIS)")
+        policy = _parse_policy(params["policy"])
         radius = params["radius_m"]
         result = kde(xy, None if radius is None else radius * units_per_metre,
                      params["pixel_size_m"] * units_per_metre, weights=weights, kernel=kernel,
                      output_values=params["output_values"], qgis_compatible=qgis, decay=params["decay"],
-                     crs=work_crs, bandwidth_method=params["bandwidth_method"], feedback=feedback.child(5, 90))
+                     crs=work_crs, bandwidth_method=params["bandwidth_method"], feedback=feedback.child(5, 90),
+                     return_counts=policy is not None)
         used = result.params
         radius_m = used["radius_m"] / units_per_metre
         if used["radius_auto"]:
@@ -150,7 +170,18 @@ class Heatmap(Algorithm):
                       f"{params['pixel_size_m']:g} m, {kernel} kernel, radius {radius_m:.1f} m, "
                       f"{used['output_values']} values, {'QGIS-compatible' if used['qgis_compatible'] else 'exact'}")
         feedback.check_canceled()
-        written = result.to_geotiff(params["output"])
+        if policy is None:
+            feedback.warning("The heat map holds RAW values of the records: a working layer; share it only "
+                             "through an export with disclosure control (or give policy=)")
+            written = result.to_geotiff(params["output"])
+        else:
+            from gis_desk.core.style import RasterStyle
+            from gis_desk.io.exports import export_heatmap
+
+            style = RasterStyle(mode="singleband", bands=(1,), ramp="YlOrRd")
+            written = str(export_heatmap(result, params["output"], style, policy, k=policy.min_count).path)
+            feedback.info(f"Exported under {policy.label}: cells reached by fewer than {policy.min_count} "
+                          "records are nodata")
         valid = result.array[result.array != result.nodata]
         return {
             "output": written, "radius_m": radius_m, "radius_auto": "yes" if used["radius_auto"] else "no",
