@@ -82,6 +82,9 @@ class MainWindow(QMainWindow):
         self._connect()
         self._log_bridge = LogBridge(self.message_log).attach(logging.getLogger("gis_desk"))
         self._add_plugin_contributions()
+        from gis_desk.qt.uprn import install_council_data  # Council data menu and docks (issue 3)
+
+        install_council_data(self)
 
         self.autosave_timer = QTimer(self, interval=AUTOSAVE_INTERVAL_MS, timeout=self.autosave)
         self.autosave_timer.start()
