@@ -9,6 +9,7 @@ first rows with CHI/NHS columns masked, so raw numbers are never put on screen.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 import uuid
 from pathlib import Path
@@ -85,9 +86,10 @@ class FrameModel(QAbstractTableModel):
         self.highlight: dict[str, str] = {}  # column -> background colour
         self._frame = None
         self._columns: list[str] = []
-        self.set_frame(frame, masked, formats)
+        self.set_frame(frame, masked, formats or {})
 
-    def set_frame(self, frame, masked=(), formats=None) -> None:
+    def set_frame(self, frame, masked=None, formats=None) -> None:
+        """Show ``frame``; ``masked``/``formats`` replace the current ones when given."""
         self.beginResetModel()
         if frame is not None:
             geometry = getattr(getattr(frame, "geometry", None), "name", None) if hasattr(frame, "crs") else None
@@ -95,8 +97,10 @@ class FrameModel(QAbstractTableModel):
             self._frame = frame.iloc[: self.max_rows]
         else:
             self._frame, self._columns = None, []
-        self.masked = set(masked)
-        self.formats = dict(formats or {})
+        if masked is not None:
+            self.masked = set(masked)
+        if formats is not None:
+            self.formats = dict(formats)
         self.endResetModel()
 
     @property
@@ -127,7 +131,7 @@ class FrameModel(QAbstractTableModel):
             return QColor(self.highlight[column])
         if role == Qt.ItemDataRole.TextAlignmentRole:
             value = self._frame[column].iloc[index.row()]
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and column not in self.masked:
+            if isinstance(value, numbers.Number) and not isinstance(value, bool) and column not in self.masked:
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
@@ -159,6 +163,14 @@ def fit_columns(view: QTableView, max_width: int = 220) -> None:
             view.setColumnWidth(i, max_width)
 
 
+def compact_combo(combo: QComboBox, chars: int = 14) -> QComboBox:
+    """Let a combo with long entries shrink to a narrow dock (the popup still shows them whole)."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(chars)
+    combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+    return combo
+
+
 # -- layers of the project --------------------------------------------------------------------
 
 
@@ -172,8 +184,7 @@ class LayerCombo(QComboBox):
         self.project = project
         self.accept = accept
         self.placeholder = placeholder
-        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.setMinimumContentsLength(16)
+        compact_combo(self)
         self.refresh()
         events = project.layers.events
         for signal in (events.inserted, events.removed, events.changed):
@@ -243,9 +254,10 @@ class PolicyChooser(QWidget):
     NHS, THRESHOLD, NONE = "nhs", "threshold", "none"
 
     def __init__(self, required: bool = True, allow_none: bool = True, default: str | None = None,
-                 k: int = 10, parent=None) -> None:
+                 k: int = 10, raster: bool = False, parent=None) -> None:
         super().__init__(parent)
-        self.combo = QComboBox()
+        self.raster = raster
+        self.combo = compact_combo(QComboBox())
         if required:
             self.combo.addItem("Choose a disclosure policy…", None)
         self.combo.addItem("NHS Digital: hide counts of 1–7, round others to 5", self.NHS)
@@ -316,7 +328,14 @@ class PolicyChooser(QWidget):
         self.k.setVisible(kind == self.THRESHOLD)
         self.reason.setVisible(kind == self.NONE)
         policy = self.policy()
-        self.explain.setText(policy.describe() if policy is not None else self.problem())
+        if policy is None:
+            text = self.problem()
+        elif self.raster:
+            text = (f"Cells of the heat map reached by fewer than {policy.min_count} records are left blank, "
+                    "on the map and in exports.")
+        else:
+            text = policy.describe()
+        self.explain.setText(text)
         self.changed.emit()
 
 

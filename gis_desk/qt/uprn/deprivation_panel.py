@@ -21,8 +21,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QProgressBar, QPushButton, QScrollArea, QToolButton, QVBoxLayout, QWidget)
 
-from gis_desk.qt.uprn.common import (FrameModel, LayerCombo, error_text, fit_columns, frame_view, is_point_layer,
-                                     is_polygon_layer, project_cache_dir, safe_name)
+from gis_desk.qt.uprn.common import (FrameModel, LayerCombo, compact_combo, error_text, fit_columns, frame_view,
+                                     is_point_layer, is_polygon_layer, project_cache_dir, safe_name)
 
 TABLE_FILTER = "Deprivation tables (*.csv *.txt *.xlsx *.xlsm *.xls *.ods);;All files (*)"
 
@@ -63,15 +63,15 @@ class DeprivationPanel(QWidget):
         path_row.setContentsMargins(0, 0, 0, 0)
         path_row.addWidget(self.table_path, 1)
         path_row.addWidget(browse)
-        self.index = QComboBox()
+        self.index = compact_combo(QComboBox())
         self.index.addItem("Detect from the file", None)
         from gis_desk.io.deprivation import GEOGRAPHY_LABELS, INDEXES
 
         for key, info in INDEXES.items():
             self.index.addItem(f"{info.label} ({GEOGRAPHY_LABELS.get(info.geography, info.geography)})", key)
         self.boundaries = LayerCombo(project, is_polygon_layer, "(add LSOA or data zone boundaries)")
-        self.code_column = QComboBox()
-        self.groups = QComboBox()
+        self.code_column = compact_combo(QComboBox())
+        self.groups = compact_combo(QComboBox())
         self.groups.addItem("Deciles (10 groups)", "decile")
         self.groups.addItem("Quintiles (5 groups)", "quintile")
         self.join_button = QPushButton("Join and map")
@@ -103,6 +103,7 @@ class DeprivationPanel(QWidget):
         self.summary_model = FrameModel(formats={"share": _percent, "cumulative_share": _percent,
                                                  "area_share": _percent})
         self.summary_view = frame_view(self.summary_model, min_height=160)
+        self.summary_view.verticalHeader().setVisible(False)
         self.summary_info = QLabel()
         self.summary_info.setWordWrap(True)
         self.summary_info.setStyleSheet("color: #555;")
@@ -135,6 +136,7 @@ class DeprivationPanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(inner)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)

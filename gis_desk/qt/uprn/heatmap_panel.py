@@ -22,13 +22,14 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
+                               QLabel,
                                QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
 from gis_desk.core.crs import BNG
 from gis_desk.core.style import RasterStyle
-from gis_desk.qt.uprn.common import (LayerCombo, PolicyChooser, RampLegend, error_text, is_point_layer,
-                                     project_cache_dir, safe_name)
+from gis_desk.qt.uprn.common import (LayerCombo, PolicyChooser, RampLegend, compact_combo, error_text,
+                                     is_point_layer, project_cache_dir, safe_name)
 
 PREVIEW_MAX_CELLS = 300  # a preview is at most this many cells along its longer side
 KERNEL_LABELS = {"quartic": "Quartic (biweight)", "triangular": "Triangular", "uniform": "Uniform",
@@ -90,8 +91,8 @@ class HeatmapPanel(QWidget):
 
         project = session.project
         self.points = LayerCombo(project, is_point_layer, "(add a point layer, e.g. imported records)")
-        self.weight = QComboBox()
-        self.kernel = QComboBox()
+        self.weight = compact_combo(QComboBox())
+        self.kernel = compact_combo(QComboBox())
         for key, label in KERNEL_LABELS.items():
             self.kernel.addItem(label, key)
         self.radius = QDoubleSpinBox()
@@ -111,12 +112,14 @@ class HeatmapPanel(QWidget):
         self.pixel.setDecimals(1)
         self.pixel.setValue(25)
         self.pixel.setSuffix(" m")
-        self.output = QComboBox()
-        self.output.addItem("Raw (QGIS default: peak 1 per record)", "raw")
-        self.output.addItem("Scaled (density per square metre)", "scaled")
-        self.qgis = QCheckBox("QGIS-compatible (same grid and values as QGIS's Heatmap tool)")
+        self.output = compact_combo(QComboBox())
+        self.output.addItem("Raw (peak 1 per record, as QGIS)", "raw")
+        self.output.addItem("Scaled (records per m²)", "scaled")
+        self.qgis = QCheckBox("QGIS-compatible")
+        self.qgis.setToolTip("Same grid and values as QGIS's Heatmap (Kernel Density Estimation) tool")
         self.qgis.setChecked(True)
-        self.policy = PolicyChooser(required=False, allow_none=False, default=PolicyChooser.THRESHOLD, k=10)
+        self.policy = PolicyChooser(required=False, allow_none=False, default=PolicyChooser.THRESHOLD, k=10,
+                                    raster=True)
         self.ramp = QComboBox()
         for name in RAMPS:
             self.ramp.addItem(name, name)
@@ -153,9 +156,9 @@ class HeatmapPanel(QWidget):
         self.export_button = QPushButton("Export…")
         self.export_button.setEnabled(False)
         self.export_button.setToolTip("Run at full resolution first")
-        buttons = QHBoxLayout()
-        for b in (self.preview_button, self.run_button, self.cancel_button, self.export_button):
-            buttons.addWidget(b)
+        buttons = QGridLayout()
+        for i, b in enumerate((self.preview_button, self.run_button, self.cancel_button, self.export_button)):
+            buttons.addWidget(b, i // 2, i % 2)
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
         self.progress.setVisible(False)
@@ -183,6 +186,7 @@ class HeatmapPanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(inner)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
@@ -401,7 +405,8 @@ class HeatmapPanel(QWidget):
                                                   vmax=[vmax])
             self._discard(old)
         style = layer.style
-        self.legend.set_ramp(style.ramp, vmin, vmax, "density" if stats["vmin"] is not None else "",
+        caption = "records per m²" if self.output.currentData() == "scaled" else "kernel sum (raw)"
+        self.legend.set_ramp(style.ramp, vmin, vmax, caption if stats["vmin"] is not None else "",
                              invert=style.invert_ramp)
         self.status.setText(self.describe(stats))
         self._update_buttons()
