@@ -14,6 +14,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget
 
+PANEL_WIDTH = 420  # px: room for the forms and the decile table without a horizontal scroll bar
+
 
 class CouncilData:
     """Owns the council-data panels of one main window and opens their dialogs."""
@@ -100,13 +102,17 @@ class CouncilData:
         self.heatmap_panel.points.set_layer(layer)
         self.deprivation_panel.records.set_layer(layer)
 
+    def _show(self, dock: QDockWidget) -> None:
+        dock.show()
+        dock.raise_()
+        if dock.width() < PANEL_WIDTH and not dock.isFloating():
+            self.window.resizeDocks([dock], [PANEL_WIDTH], Qt.Orientation.Horizontal)
+
     def show_heatmap(self) -> None:
-        self.heatmap_dock.show()
-        self.heatmap_dock.raise_()
+        self._show(self.heatmap_dock)
 
     def show_deprivation(self) -> None:
-        self.deprivation_dock.show()
-        self.deprivation_dock.raise_()
+        self._show(self.deprivation_dock)
 
     def _viewport(self):
         from gis_desk.render.viewport import Viewport

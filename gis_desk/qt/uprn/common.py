@@ -301,6 +301,11 @@ class PolicyChooser(QWidget):
         if reason is not None:
             self.reason.setText(reason)
 
+    def set_raster(self, raster: bool) -> None:
+        """Explain the policy as it applies to heat-map cells (True) or to tables (False)."""
+        self.raster = bool(raster)
+        self._update()
+
     def policy(self):
         """The chosen ``DisclosurePolicy``, or None when none is chosen (or no reason given)."""
         from gis_desk.analysis.disclosure import NhsDigitalPolicy, NoDisclosureControl, ThresholdPolicy

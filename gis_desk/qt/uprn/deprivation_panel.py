@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, Q
 from gis_desk.qt.uprn.common import (FrameModel, LayerCombo, compact_combo, error_text, fit_columns, frame_view,
                                      is_point_layer, is_polygon_layer, project_cache_dir, safe_name)
 
+SUMMARY_HEADINGS = {"areas": "Areas", "area_share": "% of areas", "count": "Records", "share": "% of records",
+                    "cumulative_share": "Cumulative %"}
 TABLE_FILTER = "Deprivation tables (*.csv *.txt *.xlsx *.xlsm *.xls *.ods);;All files (*)"
 
 
@@ -100,8 +102,8 @@ class DeprivationPanel(QWidget):
         self.headline = QLabel()
         self.headline.setWordWrap(True)
         self.headline.setStyleSheet("font-weight: bold;")
-        self.summary_model = FrameModel(formats={"share": _percent, "cumulative_share": _percent,
-                                                 "area_share": _percent})
+        self.summary_model = FrameModel(formats={SUMMARY_HEADINGS[c]: _percent
+                                                 for c in ("share", "cumulative_share", "area_share")})
         self.summary_view = frame_view(self.summary_model, min_height=160)
         self.summary_view.verticalHeader().setVisible(False)
         self.summary_info = QLabel()
@@ -137,6 +139,7 @@ class DeprivationPanel(QWidget):
         scroll.setWidget(inner)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setMinimumWidth(360)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
@@ -314,7 +317,7 @@ class DeprivationPanel(QWidget):
         self.most_deprived_share = share
         self.summary_records_name = records.name
         group = "quintile" if self.groups.currentData() == "quintile" else "decile"
-        shown = table.rename(columns={"decile": group})
+        shown = table.rename(columns={"decile": group.capitalize(), **SUMMARY_HEADINGS})
         self.summary_model.set_frame(shown)
         fit_columns(self.summary_view)
         which = "quintile 1" if group == "quintile" else "deciles 1–2"
@@ -358,7 +361,4 @@ class DeprivationPanel(QWidget):
         source = ExportSource(title=f"{layer.name}: boundaries with {label} ranks and deciles (public data)",
                               name=safe_name(layer.name), layer=layer, about_people=False,
                               public_reason=f"public {label} ranks and deciles on published boundaries")
-        dialog = self.open_export(source)
-        if dialog is not None:
-            dialog.policy.set_kind(dialog.policy.NONE)
-        return dialog
+        return self.open_export(source)

@@ -213,6 +213,7 @@ class ExportDialog(QDialog):
         text = self.path.text().strip()
         if not text or Path(text).suffix.lower() in {f[1] for f in FORMATS.values()}:
             self.path.setText(str(Path(text).with_suffix(FORMATS[key][1])) if text else self._default_path(key))
+        self.policy.set_raster(key == "cog")
         self.counts_box.setVisible(key in ("gpkg", "csv"))
         self.png_box.setVisible(key == "png")
         self._update()

@@ -187,6 +187,7 @@ class HeatmapPanel(QWidget):
         scroll.setWidget(inner)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setMinimumWidth(360)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
@@ -452,19 +453,19 @@ class HeatmapPanel(QWidget):
         style = layer.style if layer is not None else RasterStyle(mode="singleband", ramp=self.ramp.currentData())
         style = dataclasses.replace(style, vmin=None, vmax=None)  # the range of the published cells
         name = layer.name if layer is not None else "heat map"
-        return ExportSource(title=f"Heat map: {name} (radius {self.result.params['radius_m']:,.0f} m, "
+        return ExportSource(title=f"{name} (radius {self.result.params['radius_m']:,.0f} m, "
                                   f"{self.result.params['pixel_size_m']:,.4g} m cells)",
                             name=safe_name(name.replace("Heat map — ", "heatmap_")), heatmap=self.result,
                             heatmap_style=style)
 
     def export(self):
+        """Open the export dialog on the last full-resolution run.  The dialog asks for its own
+        policy choice (none is pre-selected); the panel's policy is named in its title."""
         source = self.export_source()
         if source is None or self.open_export is None:
             return None
+        source.title += f". The map layer uses {self.policy.policy().label}."
         dialog = self.open_export(source)
         if dialog is not None:
-            policy = self.policy.policy()
-            kind = PolicyChooser.NHS if policy.kind == "nhs_digital" else PolicyChooser.THRESHOLD
-            dialog.policy.set_kind(kind, k=getattr(policy, "k", None))
             dialog.set_format("cog")
         return dialog

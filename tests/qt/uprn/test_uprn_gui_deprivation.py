@@ -65,12 +65,13 @@ def test_join_imd2019_to_trafford_lsoas_and_summarise_records(qtbot, session, ta
     summary = panel.summary
     expected = frame["IMD_decile"].value_counts().reindex(range(1, 11), fill_value=0)
     assert summary["count"].tolist() == expected.tolist()
+    assert panel.summary_model.columns[:4] == ["Decile", "Areas", "% of areas", "Records"]
     assert int(summary["count"].sum()) == 138
     most = float(expected.loc[[1, 2]].sum() / 138)
     assert panel.most_deprived_share == pytest.approx(most)
     assert f"{100 * most:.1f}%" in panel.headline.text()
     assert panel.summary_model.rowCount() == 10
-    assert panel.summary_model.text(0, "share").endswith("%")
+    assert panel.summary_model.text(0, "% of records").endswith("%")
     grab(panel, tmp_path / "deprivation_panel.png")
 
 

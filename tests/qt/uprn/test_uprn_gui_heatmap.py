@@ -101,3 +101,29 @@ def test_cells_reached_by_fewer_than_k_records_are_masked(qtbot, session, panel)
     ds = layer.dataset
     shown_k2 = ~np.ma.getmaskarray(ds.read_window(ds.bounds, ds.width, ds.height)[0])
     assert shown_k2.sum() > shown.sum()
+
+
+def test_export_opens_the_dialog_on_the_full_resolution_run_without_choosing_a_policy(qtbot, session, tasks):
+    from gis_desk.qt.uprn.export_dialog import ExportDialog
+
+    add_points(session, np.vstack([CLUSTER, LONE]), name="visits")
+    opened = []
+
+    def open_export(source):
+        dialog = ExportDialog(session, tasks, None, source)
+        qtbot.addWidget(dialog)
+        opened.append(dialog)
+        return dialog
+
+    panel = HeatmapPanel(session, tasks, open_export=open_export)
+    qtbot.addWidget(panel)
+    assert not panel.export_button.isEnabled()
+    panel.auto_radius.setChecked(False)
+    _finish(qtbot, panel, panel.preview())
+    assert not panel.export_button.isEnabled()  # a preview is never exported
+    _finish(qtbot, panel, panel.run())
+    assert panel.export_button.isEnabled()
+    dialog = panel.export()
+    assert dialog is opened[0] and dialog.format_key() == "cog"
+    assert dialog.source.heatmap is panel.result
+    assert dialog.policy.policy() is None and "Threshold k=10" in dialog.source.title
