@@ -71,6 +71,9 @@ def records_files(tmp_path) -> RecordsFiles:
 
 @pytest.fixture
 def tasks(qtbot):
-    manager = TaskManager(max_workers=2)
+    """A task manager reporting to its own presenter (message boxes: use ``dialogs`` where a task fails)."""
+    from gis_desk.qt.errors import ErrorPresenter
+
+    manager = TaskManager(ErrorPresenter(), max_workers=2)
     yield manager
     manager.wait(10000)
