@@ -124,6 +124,7 @@ class MapCanvas(QWidget):
         self._active_layer: Layer | None = None
         self._has_view = False  # False until a view was chosen (then layers no longer refit)
         self._fit_pending = False  # a fit to newly added first layers waits for the event loop
+        self._saved_view = None  # the view saved with a project being loaded, until that fit
         # (extent, margin) of a view chosen automatically (initial, first layers, loaded project):
         # until the user navigates, a resize fits it again instead of keeping the scale
         self._auto_extent: tuple[tuple[float, ...], float] | None = None
@@ -504,6 +505,10 @@ class MapCanvas(QWidget):
         first = all(other is layer for other in self.project.layers)
         if first or not self._has_view or self._fit_pending:
             # choose the view once the whole batch is in (a file may bring several layers)
+            if not self._has_view and self._saved_view is None:
+                # a resize before the fit would overwrite project.view_extent: keep the view
+                # saved with a project being loaded now
+                self._saved_view = self.project.view_extent
             if not self._fit_pending:
                 self._fit_pending = True
                 QTimer.singleShot(0, self._fit_new_layers)
@@ -516,8 +521,9 @@ class MapCanvas(QWidget):
         if not self._fit_pending:
             return
         self._fit_pending = False
-        if not self._has_view and self.project.view_extent is not None:
-            self._fit(self.project.view_extent, margin=0.0, auto=True)
+        saved, self._saved_view = self._saved_view, None
+        if saved is not None:
+            self._fit(saved, margin=0.0, auto=True)
             return
         extent = self.project.full_extent()
         if extent is not None:
@@ -529,6 +535,7 @@ class MapCanvas(QWidget):
         self._forget(layer)
         if not len(self.project.layers):
             self._has_view = False  # a new or reloaded project fits its first layers again
+            self._saved_view = None
         self.update()
 
     def _on_layer_replaced(self, index, old, new) -> None:

@@ -366,6 +366,26 @@ def test_saved_view_comes_back_when_the_project_is_reloaded(qtbot, canvas, scene
     assert close(color_at(canvas, 1200, 1200), (255, 0, 0))
 
 
+def test_saved_view_survives_a_resize_during_loading(qtbot, canvas, scene, tmp_path):
+    """A window whose layout settles while a project loads must still show the saved view."""
+    import shapely
+
+    scene.new_project()
+    vector_layer("a", [shapely.box(0, 0, 10, 10)], "#ff0000ff").dataset.frame.to_file(tmp_path / "a.gpkg")
+    scene.open(tmp_path / "a.gpkg")
+    settle(qtbot, canvas)
+    canvas.set_extent((2.0, 2.0, 4.0, 4.0))
+    saved = canvas.viewport.center
+    target = scene.save(tmp_path / "small.gdesk")
+    scene.new_project()
+    settle(qtbot, canvas)
+    scene.load(target)
+    canvas.resize(canvas.width() + 40, canvas.height() + 30)  # before the event loop runs
+    qtbot.waitUntil(lambda: not canvas._fit_pending, timeout=5000)
+    assert canvas.viewport.center == pytest.approx(saved, abs=1e-6)
+    assert canvas.viewport.extent[2] - canvas.viewport.extent[0] < 5
+
+
 def test_replacing_a_layer_in_place_redraws_it(qtbot, canvas, scene):
     import shapely
 
