@@ -156,6 +156,21 @@ def frame_view(model: FrameModel, min_height: int = 120) -> QTableView:
     return view
 
 
+def install_scrolling_body(panel: QWidget, inner: QWidget, min_width: int = 360) -> None:
+    """Put a dock panel's contents in a vertical scroll area so a short dock never clips them."""
+    from PySide6.QtWidgets import QScrollArea
+
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setWidget(inner)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    panel.setMinimumWidth(min_width)
+    outer = QVBoxLayout(panel)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(scroll)
+
+
 def fit_columns(view: QTableView, max_width: int = 220) -> None:
     view.resizeColumnsToContents()
     for i in range(view.model().columnCount()):

@@ -19,10 +19,11 @@ import uuid
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QScrollArea, QToolButton, QVBoxLayout, QWidget)
+                               QProgressBar, QPushButton, QToolButton, QVBoxLayout, QWidget)
 
-from gis_desk.qt.uprn.common import (FrameModel, LayerCombo, compact_combo, error_text, fit_columns, frame_view,
-                                     is_point_layer, is_polygon_layer, project_cache_dir, safe_name)
+from gis_desk.qt.uprn.common import (compact_combo, error_text, fit_columns, frame_view, FrameModel,
+                                     install_scrolling_body, is_point_layer, is_polygon_layer, LayerCombo,
+                                     project_cache_dir, safe_name)
 
 SUMMARY_HEADINGS = {"areas": "Areas", "area_share": "% of areas", "count": "Records", "share": "% of records",
                     "cumulative_share": "Cumulative %"}
@@ -134,15 +135,7 @@ class DeprivationPanel(QWidget):
         layout.addWidget(join_box)
         layout.addWidget(self.progress)
         layout.addWidget(summary_box, 1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(inner)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setMinimumWidth(360)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        install_scrolling_body(self, inner)
 
         self.boundaries.currentIndexChanged.connect(self._boundaries_changed)
         self.join_button.clicked.connect(self.join)

@@ -24,12 +24,12 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
                                QLabel,
-                               QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget)
+                               QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
 from gis_desk.core.crs import BNG
 from gis_desk.core.style import RasterStyle
-from gis_desk.qt.uprn.common import (LayerCombo, PolicyChooser, RampLegend, compact_combo, error_text,
-                                     is_point_layer, project_cache_dir, safe_name)
+from gis_desk.qt.uprn.common import (compact_combo, error_text, install_scrolling_body, is_point_layer,
+                                     LayerCombo, PolicyChooser, project_cache_dir, RampLegend, safe_name)
 
 PREVIEW_MAX_CELLS = 300  # a preview is at most this many cells along its longer side
 KERNEL_LABELS = {"quartic": "Quartic (biweight)", "triangular": "Triangular", "uniform": "Uniform",
@@ -182,15 +182,7 @@ class HeatmapPanel(QWidget):
         layout.addWidget(self.legend)
         layout.addWidget(self.status)
         layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(inner)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setMinimumWidth(360)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        install_scrolling_body(self, inner)
 
         self.points.currentIndexChanged.connect(self._layer_changed)
         self.kernel.currentIndexChanged.connect(self._kernel_changed)
