@@ -1,0 +1,495 @@
+"""The 3D point view: a ``QOpenGLWidget`` drawing point layers from VBOs with GLSL 3.30.
+
+Interaction: left drag orbits, right/middle drag (or shift + left) pans, the wheel zooms
+towards the cursor, a left click picks the nearest drawn point (``point_picked``).  Keys:
+F fit, R reset, + / - zoom.
+
+Level of detail: each layer is uploaded once in a shuffled order (``scene.Scene``), so
+drawing its first ``n`` points is an even random subset.  While the view moves at most
+``moving_budget`` points are drawn; ``STILL_DELAY_MS`` after the last movement the full
+``budget`` is drawn.  Frames go to an off-screen framebuffer with a depth texture, then a
+full-screen pass copies it or applies eye-dome lighting (``edl_enabled``).
+
+Without OpenGL 3.3 (e.g. ``QT_QPA_PLATFORM=offscreen``) use ``View3DPanel`` (panel.py),
+which shows a message instead of this widget; a failure inside ``initializeGL`` is
+reported through ``gl_failed`` and the widget draws nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QElapsedTimer, QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QSurfaceFormat, QWheelEvent
+from PySide6.QtOpenGLWidgets import QOpenGLWidget
+
+from gis_desk.qt.view3d.camera import OrbitCamera
+from gis_desk.qt.view3d.legend_overlay import LegendOverlay
+from gis_desk.qt.view3d.scene import Scene
+
+log = logging.getLogger(__name__)
+
+STILL_DELAY_MS = 180  # after this long without movement the full budget is drawn
+CLICK_SLOP_PX = 4
+DEFAULT_BUDGET = 3_000_000
+DEFAULT_MOVING_BUDGET = 400_000
+
+
+def gl_format() -> QSurfaceFormat:
+    fmt = QSurfaceFormat()
+    fmt.setVersion(3, 3)
+    fmt.setProfile(QSurfaceFormat.OpenGLContextProfile.CoreProfile)
+    fmt.setDepthBufferSize(24)
+    return fmt
+
+
+_GL_STATUS: tuple[bool, str] | None = None
+
+
+def gl_status() -> tuple[bool, str]:
+    """(available, description): can this process create an OpenGL 3.3 core context?
+    Probed once with an off-screen surface (needs a ``QGuiApplication``)."""
+    global _GL_STATUS
+    if _GL_STATUS is None:
+        from PySide6.QtGui import QGuiApplication, QOffscreenSurface, QOpenGLContext
+
+        platform = QGuiApplication.platformName()
+        ctx = QOpenGLContext()
+        ctx.setFormat(gl_format())
+        if not ctx.create():
+            _GL_STATUS = (False, f"no OpenGL context on the '{platform}' display platform")
+        else:
+            got = ctx.format()
+            surface = QOffscreenSurface()
+            surface.setFormat(got)
+            surface.create()
+            if (got.majorVersion(), got.minorVersion()) < (3, 3):
+                _GL_STATUS = (False, f"OpenGL {got.majorVersion()}.{got.minorVersion()} found, 3.3 needed")
+            elif not ctx.makeCurrent(surface):
+                _GL_STATUS = (False, f"the OpenGL context cannot be used on the '{platform}' platform")
+            else:
+                from OpenGL import GL
+
+                renderer = GL.glGetString(GL.GL_RENDERER)
+                version = GL.glGetString(GL.GL_VERSION)
+                ctx.doneCurrent()
+                _GL_STATUS = (True, f"{(version or b'').decode()} on {(renderer or b'').decode()}")
+    return _GL_STATUS
+
+
+class _LayerBuffers:
+    def __init__(self) -> None:
+        self.vao = 0
+        self.vbos: list[int] = []
+        self.version = -1
+        self.colour_version = -1
+        self.count = 0
+
+
+class PointCloudView(QOpenGLWidget):
+    point_picked = Signal(object)  # dict: layer, layer_key, index, x, y, z, attributes...
+    gl_failed = Signal(str)
+    view_changed = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setFormat(gl_format())
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMinimumSize(200, 150)
+        self.scene = Scene()
+        self.camera = OrbitCamera()
+        self.budget = DEFAULT_BUDGET
+        self.moving_budget = DEFAULT_MOVING_BUDGET
+        self.point_size = 2.0
+        self.round_points = False
+        self.edl_enabled = True
+        self.edl_strength = 1.0
+        self.edl_radius = 1.4
+        self.background = QColor(38, 41, 46)
+        self.error: str | None = None
+        self.moving = False
+        self.last_counts: dict[str, int] = {}
+        self.last_frame_ms = 0.0
+        self._buffers: dict[str, _LayerBuffers] = {}
+        self._programs: dict[str, int] = {}
+        self._quad_vao = 0
+        self._fbo = self._colour_tex = self._depth_tex = 0
+        self._fbo_size = (0, 0)
+        self._initialised = False
+        self._press: QPointF | None = None
+        self._last: QPointF | None = None
+        self._dragged = False
+        self._drag_mode = ""
+        self._fitted = False
+        self._still_timer = QTimer(self, singleShot=True, interval=STILL_DELAY_MS, timeout=self._became_still)
+        self.legend = LegendOverlay(self)
+        self.legend.hide()
+
+    # -- scene API ---------------------------------------------------------------------------
+    def set_layer(self, key: str, xyz: np.ndarray, colours: np.ndarray | None = None, *, name: str = "",
+                  attributes: dict[str, Any] | None = None, transform: np.ndarray | None = None,
+                  visible: bool = True) -> None:
+        first = not self.scene.layers
+        self.scene.set_layer(key, xyz, colours, name=name, attributes=attributes, transform=transform,
+                             visible=visible)
+        if first or not self._fitted:
+            self.fit_view()
+        self.update()
+
+    def set_colours(self, key: str, colours: np.ndarray | None) -> None:
+        self.scene.set_colours(key, colours)
+        self.update()
+
+    def set_visible(self, key: str, visible: bool) -> None:
+        if key in self.scene.layers:
+            self.scene.layers[key].visible = bool(visible)
+            self.update()
+
+    def set_transform(self, key: str, matrix: np.ndarray) -> None:
+        if key in self.scene.layers:
+            self.scene.layers[key].transform = np.asarray(matrix, dtype=np.float64)
+            self.update()
+
+    def remove_layer(self, key: str) -> None:
+        self.scene.remove(key)
+        self.update()
+
+    def clear(self) -> None:
+        for key in list(self.scene.layers):
+            self.scene.remove(key)
+        self._fitted = False
+        self.update()
+
+    def set_legend(self, title: str, entries: list) -> None:
+        """Show ``entries`` (``gis_desk.core.legend.LegendEntry``) in the top-left corner."""
+        self.legend.set_entries(title, entries)
+        self.legend.setVisible(bool(entries))
+
+    def set_budget(self, budget: int) -> None:
+        self.budget = max(1000, int(budget))
+        self.update()
+
+    def set_point_size(self, size: float) -> None:
+        self.point_size = max(1.0, float(size))
+        self.update()
+
+    def set_edl(self, enabled: bool, strength: float | None = None) -> None:
+        self.edl_enabled = bool(enabled)
+        if strength is not None:
+            self.edl_strength = float(strength)
+        self.update()
+
+    # -- view --------------------------------------------------------------------------------
+    def _sync_camera_size(self) -> None:
+        self.camera.width, self.camera.height = max(self.width(), 1), max(self.height(), 1)
+
+    def fit_view(self) -> None:
+        self._sync_camera_size()
+        box = self.scene.bounds()
+        if box is not None:
+            self.camera.fit(*box)
+            self._fitted = True
+        self._view_moved(still=True)
+
+    def reset_view(self) -> None:
+        self._sync_camera_size()
+        box = self.scene.bounds()
+        if box is not None:
+            self.camera.reset(*box)
+        self._view_moved(still=True)
+
+    def _view_moved(self, still: bool = False) -> None:
+        if still:
+            self.moving = False
+            self._still_timer.stop()
+        else:
+            self.moving = True
+            self._still_timer.start()
+        self.view_changed.emit()
+        self.update()
+
+    def _became_still(self) -> None:
+        self.moving = False
+        self.update()
+
+    def current_budget(self) -> int:
+        return min(self.budget, self.moving_budget) if self.moving else self.budget
+
+    def pick(self, x: float, y: float, tolerance_px: float = 5.0) -> dict | None:
+        """The front-most point drawn (at the full budget) near window pixel (x, y)."""
+        self._sync_camera_size()
+        return self.scene.pick(self.camera, x, y, self.scene.draw_counts(self.budget), tolerance_px)
+
+    def grab_snapshot(self) -> QImage:
+        """The current frame at the full budget, with the legend painted on (for reports)."""
+        was_moving, self.moving = self.moving, False
+        image = self.grabFramebuffer()
+        self.moving = was_moving
+        if self.legend.isVisible() and not image.isNull():
+            image = image.convertToFormat(QImage.Format.Format_ARGB32)
+            painter = QPainter(image)
+            self.legend.paint_on(painter)
+            painter.end()
+        return image
+
+    # -- mouse and keys ----------------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._press = self._last = event.position()
+        self._dragged = False
+        button, shift = event.button(), bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if button == Qt.MouseButton.LeftButton and not shift:
+            self._drag_mode = "orbit"
+        elif button in (Qt.MouseButton.RightButton, Qt.MouseButton.MiddleButton) or shift:
+            self._drag_mode = "pan"
+        else:
+            self._drag_mode = ""
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._press is None or not self._drag_mode:
+            return
+        pos = event.position()
+        if not self._dragged:
+            d = pos - self._press
+            self._dragged = abs(d.x()) >= CLICK_SLOP_PX or abs(d.y()) >= CLICK_SLOP_PX
+            if not self._dragged:
+                return
+        dx, dy = pos.x() - self._last.x(), pos.y() - self._last.y()
+        self._last = pos
+        self._sync_camera_size()
+        if self._drag_mode == "orbit":
+            self.camera.orbit(dx, dy)
+        else:
+            self.camera.pan(dx, dy)
+        self._view_moved()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._press is None:
+            return
+        clicked = not self._dragged and self._drag_mode == "orbit"
+        self._press = None
+        self._drag_mode = ""
+        if clicked:
+            pos = event.position()
+            hit = self.pick(pos.x(), pos.y())
+            if hit is not None:
+                self.point_picked.emit(hit)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if not steps:
+            return
+        self._sync_camera_size()
+        pos = event.position()
+        self.camera.zoom(0.85 ** steps, (pos.x(), pos.y()))
+        self._view_moved()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key == Qt.Key.Key_F:
+            self.fit_view()
+        elif key == Qt.Key.Key_R:
+            self.reset_view()
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.camera.zoom(0.8)
+            self._view_moved(still=True)
+        elif key in (Qt.Key.Key_Minus, Qt.Key.Key_Underscore):
+            self.camera.zoom(1.25)
+            self._view_moved(still=True)
+        else:
+            super().keyPressEvent(event)
+
+    # -- OpenGL ------------------------------------------------------------------------------
+    def initializeGL(self) -> None:
+        try:
+            self._init_gl()
+        except Exception as exc:  # noqa: BLE001 - any driver problem becomes a message, not a crash
+            self.error = f"OpenGL could not start the 3D view: {exc}"
+            log.warning(self.error)
+            self.gl_failed.emit(self.error)
+
+    def _init_gl(self) -> None:
+        from OpenGL import GL
+
+        from gis_desk.qt.view3d import shaders
+
+        fmt = self.context().format() if self.context() is not None else None
+        if fmt is None or (fmt.majorVersion(), fmt.minorVersion()) < (3, 3):
+            got = f"{fmt.majorVersion()}.{fmt.minorVersion()}" if fmt is not None else "none"
+            raise RuntimeError(f"OpenGL 3.3 is needed, the driver gives {got}")
+        self._programs["points"] = _program(shaders.POINT_VERTEX, shaders.POINT_FRAGMENT)
+        self._programs["edl"] = _program(shaders.QUAD_VERTEX, shaders.EDL_FRAGMENT)
+        self._quad_vao = int(GL.glGenVertexArrays(1))
+        self._initialised = True
+
+    def resizeGL(self, w: int, h: int) -> None:
+        self._sync_camera_size()
+
+    def _ensure_fbo(self, w: int, h: int) -> None:
+        from OpenGL import GL
+
+        if self._fbo and self._fbo_size == (w, h):
+            return
+        if self._fbo:
+            GL.glDeleteFramebuffers(1, [self._fbo])
+            GL.glDeleteTextures(2, [self._colour_tex, self._depth_tex])
+        self._colour_tex, self._depth_tex = (int(t) for t in GL.glGenTextures(2))
+        for tex, internal, fmt, typ in ((self._colour_tex, GL.GL_RGBA8, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE),
+                                        (self._depth_tex, GL.GL_DEPTH_COMPONENT24, GL.GL_DEPTH_COMPONENT,
+                                         GL.GL_UNSIGNED_INT)):
+            GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
+            GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, internal, w, h, 0, fmt, typ, None)
+            for p in (GL.GL_TEXTURE_MIN_FILTER, GL.GL_TEXTURE_MAG_FILTER):
+                GL.glTexParameteri(GL.GL_TEXTURE_2D, p, GL.GL_NEAREST)
+            for p in (GL.GL_TEXTURE_WRAP_S, GL.GL_TEXTURE_WRAP_T):
+                GL.glTexParameteri(GL.GL_TEXTURE_2D, p, GL.GL_CLAMP_TO_EDGE)
+        self._fbo = int(GL.glGenFramebuffers(1))
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._fbo)
+        GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D, self._colour_tex, 0)
+        GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_TEXTURE_2D, self._depth_tex, 0)
+        status = GL.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER)
+        if status != GL.GL_FRAMEBUFFER_COMPLETE:
+            raise RuntimeError(f"off-screen framebuffer incomplete (status 0x{int(status):x})")
+        self._fbo_size = (w, h)
+
+    def _sync_buffers(self) -> None:
+        from OpenGL import GL
+
+        for key in [k for k in self._buffers if k not in self.scene.layers]:
+            buf = self._buffers.pop(key)
+            GL.glDeleteBuffers(len(buf.vbos), buf.vbos)
+            GL.glDeleteVertexArrays(1, [buf.vao])
+        for key, layer in self.scene.layers.items():
+            buf = self._buffers.get(key)
+            if buf is None:
+                buf = self._buffers[key] = _LayerBuffers()
+                buf.vao = int(GL.glGenVertexArrays(1))
+                buf.vbos = [int(b) for b in GL.glGenBuffers(2)]
+            if buf.version == layer.version and buf.colour_version == layer.colour_version:
+                continue
+            GL.glBindVertexArray(buf.vao)
+            if buf.version != layer.version:
+                GL.glBindBuffer(GL.GL_ARRAY_BUFFER, buf.vbos[0])
+                GL.glBufferData(GL.GL_ARRAY_BUFFER, layer.xyz.nbytes, np.ascontiguousarray(layer.xyz),
+                                GL.GL_STATIC_DRAW)
+                GL.glEnableVertexAttribArray(0)
+                GL.glVertexAttribPointer(0, 3, GL.GL_FLOAT, GL.GL_FALSE, 0, ctypes.c_void_p(0))
+                buf.version = layer.version
+                buf.count = len(layer)
+            GL.glBindBuffer(GL.GL_ARRAY_BUFFER, buf.vbos[1])
+            GL.glBufferData(GL.GL_ARRAY_BUFFER, layer.colours.nbytes, layer.colours, GL.GL_STATIC_DRAW)
+            GL.glEnableVertexAttribArray(1)
+            GL.glVertexAttribPointer(1, 4, GL.GL_UNSIGNED_BYTE, GL.GL_TRUE, 0, ctypes.c_void_p(0))
+            buf.colour_version = layer.colour_version
+            GL.glBindVertexArray(0)
+
+    def paintGL(self) -> None:
+        if not self._initialised or self.error:
+            return
+        try:
+            self._paint()
+        except Exception as exc:  # noqa: BLE001
+            self.error = f"The 3D view stopped drawing: {exc}"
+            log.warning(self.error, exc_info=True)
+            self.gl_failed.emit(self.error)
+
+    def _paint(self) -> None:
+        from OpenGL import GL
+
+        timer = QElapsedTimer()
+        timer.start()
+        self._sync_camera_size()
+        ratio = self.devicePixelRatioF()
+        w, h = max(1, int(round(self.width() * ratio))), max(1, int(round(self.height() * ratio)))
+        self._sync_buffers()
+        self._ensure_fbo(w, h)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._fbo)
+        GL.glViewport(0, 0, w, h)
+        bg = self.background
+        GL.glClearColor(bg.redF(), bg.greenF(), bg.blueF(), 1.0)
+        GL.glClearDepth(1.0)
+        GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
+        GL.glEnable(GL.GL_DEPTH_TEST)
+        GL.glDepthFunc(GL.GL_LESS)
+        GL.glEnable(GL.GL_PROGRAM_POINT_SIZE)
+        GL.glDisable(GL.GL_BLEND)
+        prog = self._programs["points"]
+        GL.glUseProgram(prog)
+        GL.glUniform1f(GL.glGetUniformLocation(prog, "point_size"), float(self.point_size * ratio))
+        GL.glUniform1i(GL.glGetUniformLocation(prog, "round_points"), int(self.round_points))
+        mvp_loc = GL.glGetUniformLocation(prog, "mvp")
+        counts = self.scene.draw_counts(self.current_budget())
+        view_proj = self.camera.mvp()
+        for layer in self.scene.visible_layers():
+            n = min(counts.get(layer.key, 0), self._buffers[layer.key].count)
+            if not n:
+                continue
+            mvp = (view_proj @ self.scene.model(layer)).astype(np.float32)
+            GL.glUniformMatrix4fv(mvp_loc, 1, GL.GL_TRUE, mvp)
+            GL.glBindVertexArray(self._buffers[layer.key].vao)
+            GL.glDrawArrays(GL.GL_POINTS, 0, n)
+        GL.glBindVertexArray(0)
+        self.last_counts = counts
+
+        # composite into the widget's framebuffer
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.defaultFramebufferObject())
+        GL.glViewport(0, 0, w, h)
+        GL.glDisable(GL.GL_DEPTH_TEST)
+        edl = self._programs["edl"]
+        GL.glUseProgram(edl)
+        GL.glActiveTexture(GL.GL_TEXTURE0)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self._colour_tex)
+        GL.glActiveTexture(GL.GL_TEXTURE1)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self._depth_tex)
+        near, far = self.camera.near_far()
+        for name, value in (("near_plane", near), ("far_plane", far), ("strength", self.edl_strength),
+                            ("radius", self.edl_radius * ratio)):
+            GL.glUniform1f(GL.glGetUniformLocation(edl, name), float(value))
+        GL.glUniform1i(GL.glGetUniformLocation(edl, "colour_tex"), 0)
+        GL.glUniform1i(GL.glGetUniformLocation(edl, "depth_tex"), 1)
+        GL.glUniform1i(GL.glGetUniformLocation(edl, "edl_on"), int(self.edl_enabled))
+        GL.glUniform2f(GL.glGetUniformLocation(edl, "texel"), 1.0 / w, 1.0 / h)
+        GL.glBindVertexArray(self._quad_vao)
+        GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, 4)
+        GL.glBindVertexArray(0)
+        GL.glActiveTexture(GL.GL_TEXTURE0)
+        GL.glUseProgram(0)
+        self.last_frame_ms = timer.nsecsElapsed() / 1e6
+
+    def render_frame(self, finish: bool = True) -> float:
+        """Draw one frame now (for benchmarks and tests); returns milliseconds, with
+        ``finish`` waiting until the GPU (or llvmpipe) is done."""
+        from OpenGL import GL
+
+        self.makeCurrent()
+        timer = QElapsedTimer()
+        timer.start()
+        self.paintGL()
+        if finish:
+            GL.glFinish()
+        ms = timer.nsecsElapsed() / 1e6
+        self.doneCurrent()
+        return ms
+
+    def release_gl(self) -> None:
+        """Free the GPU buffers (the widget can be drawn again later)."""
+        if not self._initialised or self.context() is None:
+            return
+        from OpenGL import GL
+
+        self.makeCurrent()
+        for buf in self._buffers.values():
+            GL.glDeleteBuffers(len(buf.vbos), buf.vbos)
+            GL.glDeleteVertexArrays(1, [buf.vao])
+        self._buffers.clear()
+        self.doneCurrent()
+
+
+def _program(vertex: str, fragment: str) -> int:
+    from OpenGL.GL import GL_FRAGMENT_SHADER, GL_VERTEX_SHADER
+    from OpenGL.GL.shaders import compileProgram, compileShader
+
+    return int(compileProgram(compileShader(vertex, GL_VERTEX_SHADER), compileShader(fragment, GL_FRAGMENT_SHADER),
+                              validate=False))
