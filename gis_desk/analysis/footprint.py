@@ -43,15 +43,23 @@ _HALF_DIAG_35 = math.hypot(36.0, 24.0) / 2.0
 # -- fields of view --------------------------------------------------------------------------
 
 
-def fov_from_focal_35mm(f35: float, aspect: float = 4.0 / 3.0) -> tuple[float, float]:
+def fov_from_focal_35mm(f35: float, aspect: float = 4.0 / 3.0, basis: str = "diagonal") -> tuple[float, float]:
     """(hfov, vfov) in degrees from a 35 mm equivalent focal length and the image aspect (w/h).
 
-    The equivalence is by diagonal (the crop-factor convention, which DJI's spec sheets use:
-    24 mm equivalent <-> 84 deg diagonal): the diagonal FOV is ``2 atan(21.63 / f35)`` and is
-    split between width and height by the aspect ratio.
+    ``basis="diagonal"`` (default): the crop-factor convention EXIF FocalLengthIn35mmFilm and
+    DJI's spec sheets use (24 mm equivalent <-> 84 deg diagonal): the diagonal FOV is
+    ``2 atan(21.63 / f35)``, split between width and height by the aspect ratio.
+    ``basis="width"``: the image width is taken as the 36 mm frame width, ``hfov = 2 atan(18 /
+    f35)`` (the convention of the synthetic sample clip, ``sample_surveys/make_drone_site.py``).
+    Both agree for 3:2 images.
     """
     if not f35 or f35 <= 0:
         raise ValueError(f"35 mm equivalent focal length must be positive, not {f35!r}")
+    if basis == "width":
+        h = math.degrees(2 * math.atan(18.0 / f35))
+        return h, math.degrees(2 * math.atan(math.tan(math.radians(h) / 2) / aspect))
+    if basis != "diagonal":
+        raise ValueError(f"basis must be 'diagonal' or 'width', not {basis!r}")
     return fov_from_diagonal(math.degrees(2 * math.atan(_HALF_DIAG_35 / f35)), aspect)
 
 
@@ -183,7 +191,7 @@ class DtmSampler:
             base = ds.window_transform(window) if window is not None else ds.transform
             from affine import Affine
 
-            self.transform = base * Affine.scale(w / out_shape[1], h / out_shape[0])
+            self.transform = base @ Affine.scale(w / out_shape[1], h / out_shape[0])
         self.heights = np.ma.filled(data.astype("float64"), np.nan)
         finite = self.heights[np.isfinite(self.heights)]
         if finite.size == 0:
@@ -423,8 +431,164 @@ def ground_to_image(x, y, z, cam_x, cam_y, cam_z, yaw, pitch, roll, hfov_deg, vf
     return u, v, depth > 0
 
 
+# -- camera table ----------------------------------------------------------------------------
+
+
+@dataclass
+class CameraSpec:
+    """One camera of the table (``gis_desk/data/cameras.yaml`` + the user's ``cameras.yaml``)."""
+
+    key: str
+    name: str = ""
+    sensor_mm: tuple[float, float] | None = None
+    focal_mm: float | None = None
+    focal_35mm: float | None = None
+    image_px: tuple[int, int] | None = None
+    dfov_deg: float | None = None
+    hfov_deg: float | None = None
+    vfov_deg: float | None = None
+    video_hfov_deg: float | None = None
+    aliases: tuple[str, ...] = ()
+
+    def fov(self, width: int | None = None, height: int | None = None) -> tuple[float, float] | None:
+        """(hfov, vfov) of an image ``width`` x ``height`` (default: the table's stills size).
+
+        The horizontal FOV comes from the sensor width and focal length when known, else from
+        the stated FOVs; the vertical one follows from the image's own aspect (square pixels),
+        so a 16:9 still cut from a 4:3 sensor gets the narrower vertical view it really has.
+        """
+        if width is None or height is None:
+            width, height = self.image_px or (4, 3)
+        aspect = float(width) / float(height)
+        table_aspect = (self.image_px[0] / self.image_px[1]) if self.image_px else aspect
+        if self.sensor_mm and self.focal_mm:
+            h, _ = fov_from_sensor(self.focal_mm, self.sensor_mm[0], self.sensor_mm[1])
+        elif self.hfov_deg:
+            h = self.hfov_deg
+        elif self.dfov_deg:
+            h, _ = fov_from_diagonal(self.dfov_deg, table_aspect)
+        elif self.focal_35mm:
+            h, _ = fov_from_focal_35mm(self.focal_35mm, table_aspect)
+        else:
+            return None
+        v = math.degrees(2 * math.atan(math.tan(math.radians(h) / 2) / aspect))
+        return h, v
+
+    def video_fov(self, aspect: float = 16 / 9) -> tuple[float, float] | None:
+        """(hfov, vfov) of video frames: ``video_hfov_deg`` when stated, else the stills' width."""
+        h = self.video_hfov_deg
+        if h is None:
+            still = self.fov()
+            if still is None:
+                return None
+            h = still[0]
+        return h, math.degrees(2 * math.atan(math.tan(math.radians(h) / 2) / aspect))
+
+
+_SPEC_FIELDS = {"name", "sensor_mm", "focal_mm", "focal_35mm", "image_px", "dfov_deg", "hfov_deg",
+                "vfov_deg", "video_hfov_deg", "aliases"}
+
+
+def _load_table_text(text: str, origin: str) -> dict[str, dict]:
+    import yaml
+
+    from gis_desk.errors import DataError
+
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise DataError("The camera table is not valid YAML", path=origin, details=str(exc),
+                        hint="fix or delete the file; see gis_desk/data/cameras.yaml for the layout") from exc
+    if not isinstance(data, dict):
+        raise DataError("The camera table must map camera model names to their facts", path=origin)
+    out: dict[str, dict] = {}
+    for key, entry in data.items():
+        if not isinstance(entry, dict):
+            raise DataError(f"Camera {key!r}: expected a mapping of facts, got {type(entry).__name__}",
+                            path=origin)
+        unknown = set(entry) - _SPEC_FIELDS
+        if unknown:
+            raise DataError(f"Camera {key!r}: unknown field(s) {', '.join(sorted(unknown))}", path=origin,
+                            hint="allowed: " + ", ".join(sorted(_SPEC_FIELDS)))
+        out[str(key)] = dict(entry)
+    return out
+
+
+def builtin_camera_table() -> dict[str, dict]:
+    """The shipped table (``gis_desk/data/cameras.yaml``) as plain dicts keyed by model."""
+    from importlib.resources import files
+
+    res = files("gis_desk.data").joinpath("cameras.yaml")
+    return _load_table_text(res.read_text(encoding="utf-8"), str(res))
+
+
+def user_camera_table_path() -> Path:
+    """Where the user's own camera table lives (``cameras.yaml`` in the config folder)."""
+    from gis_desk.settings import config_dir
+
+    return config_dir() / "cameras.yaml"
+
+
+def user_camera_table() -> dict[str, CameraSpec]:
+    """The shipped table merged with the user's ``cameras.yaml`` (user fields win, per field).
+
+    The user file is optional; a damaged one raises ``DataError`` naming it.
+    """
+    table = builtin_camera_table()
+    path = user_camera_table_path()
+    if path.exists():
+        for key, entry in _load_table_text(path.read_text(encoding="utf-8"), str(path)).items():
+            match = next((k for k in table if k.lower() == key.lower()), key)
+            table.setdefault(match, {}).update(entry)
+    return {key: _spec(key, entry) for key, entry in table.items()}
+
+
+def _spec(key: str, e: dict) -> CameraSpec:
+    def pair(v, cast=float):
+        return tuple(cast(a) for a in v) if v else None
+
+    def num(v):
+        return float(v) if v is not None else None
+
+    return CameraSpec(key=key, name=str(e.get("name") or key), sensor_mm=pair(e.get("sensor_mm")),
+                      focal_mm=num(e.get("focal_mm")), focal_35mm=num(e.get("focal_35mm")),
+                      image_px=pair(e.get("image_px"), int), dfov_deg=num(e.get("dfov_deg")),
+                      hfov_deg=num(e.get("hfov_deg")), vfov_deg=num(e.get("vfov_deg")),
+                      video_hfov_deg=num(e.get("video_hfov_deg")),
+                      aliases=tuple(str(a) for a in e.get("aliases") or ()))
+
+
+def find_camera(model: str | None, width: int | None = None, height: int | None = None,
+                table: dict[str, CameraSpec] | None = None) -> CameraSpec | None:
+    """The table entry for an EXIF ``Model`` (case-insensitive, aliases too).
+
+    One model string can name several cameras of one payload (the XT2 writes "XT2" on both its
+    thermal TIFFs and its visual JPEGs): entries keyed "<model> <variant>" are candidates too,
+    and the one whose stills size matches ``width`` x ``height`` wins.
+    """
+    if not model:
+        return None
+    table = user_camera_table() if table is None else table
+    m = model.replace("\x00", "").strip().lower()
+    candidates = [spec for key, spec in table.items()
+                  if key.lower() == m or key.lower().startswith(m + " ")
+                  or m in (a.lower() for a in spec.aliases)]
+    if not candidates:
+        return None
+    if width and height:
+        for spec in candidates:
+            if spec.image_px and {int(width), int(height)} == set(spec.image_px):
+                return spec
+        for spec in candidates:  # same aspect (e.g. a reduced-size copy)
+            if spec.image_px and abs(spec.image_px[0] / spec.image_px[1] - max(width, height) / min(width, height)) < 0.01:
+                return spec
+    exact = [s for s in candidates if s.key.lower() == m or m in (a.lower() for a in s.aliases)]
+    return (exact or candidates)[0]
+
+
 __all__: Sequence[str] = (
-    "DEFAULT_MAX_RANGE", "DtmSampler", "Footprints", "border_uv", "camera_axes", "camera_footprint",
+    "CameraSpec", "DEFAULT_MAX_RANGE", "DtmSampler", "builtin_camera_table", "find_camera",
+    "user_camera_table", "user_camera_table_path", "Footprints", "border_uv", "camera_axes", "camera_footprint",
     "footprints", "fov_from_diagonal", "fov_from_focal_35mm", "fov_from_pixels", "fov_from_sensor",
     "ground_to_image", "image_rays", "intersect_ground",
 )

@@ -166,3 +166,40 @@ def test_dtm_slope(slope_dtm):
 def test_dtm_outside_uses_fill(slope_dtm):
     dtm = DtmSampler(slope_dtm, fill=-5.0)
     assert dtm.height(np.array([1000.0]), np.array([0.0]))[0] == -5.0
+
+
+def test_35mm_bases_agree_for_3_2():
+    d = fov_from_focal_35mm(24.0, 1.5)
+    w = fov_from_focal_35mm(24.0, 1.5, basis="width")
+    assert d == pytest.approx(w)
+    assert fov_from_focal_35mm(24.0, 16 / 9, basis="width")[0] == pytest.approx(2 * math.degrees(math.atan(0.75)))
+
+
+def test_camera_table_lookup_and_user_override(tmp_path, monkeypatch):
+    from gis_desk.analysis.footprint import find_camera, user_camera_table, user_camera_table_path
+
+    table = user_camera_table()
+    p3 = find_camera("FC300S\x00\x00", 4000, 2250, table)
+    assert p3.key == "FC300S"
+    h, v = p3.fov(4000, 2250)
+    assert h == pytest.approx(2 * math.degrees(math.atan(6.17 / (2 * 3.61))))
+    assert math.tan(math.radians(v / 2)) == pytest.approx(math.tan(math.radians(h / 2)) * 2250 / 4000)
+    assert find_camera("fc300x", table=table).key == "FC300S"  # alias, any case
+    # the XT2 writes "XT2" on thermal TIFFs and visual JPEGs: the image size picks the camera
+    assert find_camera("XT2", 640, 512, table).key == "XT2"
+    assert find_camera("XT2", 4000, 3000, table).key == "XT2 visual"
+    h, v = find_camera("XT2", 640, 512, table).fov(640, 512)
+    assert h == pytest.approx(45.4, abs=0.1) and v == pytest.approx(37.0, abs=0.1)
+    assert find_camera("No Such Cam", table=table) is None
+    # the user's own table adds cameras and overrides fields
+    user_camera_table_path().write_text("MyCam:\n  focal_35mm: 35\n  image_px: [3000, 2000]\n"
+                                        "fc300s:\n  focal_mm: 4.0\n", encoding="utf-8")
+    table = user_camera_table()
+    assert find_camera("MyCam", table=table).fov()[0] == pytest.approx(2 * math.degrees(math.atan(18 / 35)))
+    assert find_camera("FC300S", table=table).focal_mm == 4.0
+    assert find_camera("FC300S", table=table).sensor_mm == (6.17, 4.55)
+    user_camera_table_path().write_text("MyCam: [1, 2]\n", encoding="utf-8")
+    from gis_desk.errors import DataError
+
+    with pytest.raises(DataError, match="cameras.yaml"):
+        user_camera_table()

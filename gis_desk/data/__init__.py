@@ -1,0 +1,1 @@
+"""Package data shipped with GIS Desk (camera table...); read with importlib.resources."""
