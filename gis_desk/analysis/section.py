@@ -129,7 +129,7 @@ def _draw(ax, profiles, title, equal_aspect, point_size, colors) -> None:
         n = len(prof)
         ax.plot(prof.distance, prof.z, linestyle="none", marker=".", markersize=point_size,
                 markeredgewidth=0, color=palette[i % len(palette)],
-                label=f"{name} ({n:,} points)" if n else f"{name} (no points)")
+                label=f"{name}: {n:,} points" if n else f"{name}: no points")
     if not any(len(p) for p in profiles):
         ax.text(0.5, 0.5, "No points within the section strip", transform=ax.transAxes, ha="center", va="center")
     ax.set_xlabel("Distance along section (m)")

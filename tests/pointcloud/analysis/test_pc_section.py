@@ -103,7 +103,7 @@ def test_plot_sections_onto_axes(grid_points):
     ax = Figure().add_subplot()
     assert plot_sections(_profiles(grid_points), ax, title="T") is ax
     assert len(ax.lines) == 2
-    assert [t.get_text() for t in ax.get_legend().get_texts()][1].startswith("Epoch 2 (")
+    assert [t.get_text() for t in ax.get_legend().get_texts()][1].startswith("Epoch 2: ")
     assert ax.get_xlabel() == "Distance along section (m)" and ax.get_ylabel() == "Height (m)"
     with pytest.raises(ParameterError):
         plot_sections([], "out.jpg")
