@@ -450,19 +450,23 @@ class CameraSpec:
     video_hfov_deg: float | None = None
     aliases: tuple[str, ...] = ()
 
-    def fov(self, width: int | None = None, height: int | None = None) -> tuple[float, float] | None:
+    def fov(self, width: int | None = None, height: int | None = None,
+            focal_mm: float | None = None) -> tuple[float, float] | None:
         """(hfov, vfov) of an image ``width`` x ``height`` (default: the table's stills size).
 
-        The horizontal FOV comes from the sensor width and focal length when known, else from
-        the stated FOVs; the vertical one follows from the image's own aspect (square pixels),
-        so a 16:9 still cut from a 4:3 sensor gets the narrower vertical view it really has.
+        The horizontal FOV comes from the sensor width and focal length when known (the
+        table's focal, else ``focal_mm`` from the photo's EXIF), else from the stated FOVs;
+        the vertical one is the stated ``vfov_deg`` for a full-size still, else follows from
+        the image's own aspect (square pixels), so a 16:9 still cut from a 4:3 sensor gets the
+        narrower vertical view it really has.
         """
         if width is None or height is None:
             width, height = self.image_px or (4, 3)
         aspect = float(width) / float(height)
         table_aspect = (self.image_px[0] / self.image_px[1]) if self.image_px else aspect
-        if self.sensor_mm and self.focal_mm:
-            h, _ = fov_from_sensor(self.focal_mm, self.sensor_mm[0], self.sensor_mm[1])
+        focal = self.focal_mm or focal_mm
+        if self.sensor_mm and focal:
+            h, _ = fov_from_sensor(focal, self.sensor_mm[0], self.sensor_mm[1])
         elif self.hfov_deg:
             h = self.hfov_deg
         elif self.dfov_deg:
@@ -471,6 +475,8 @@ class CameraSpec:
             h, _ = fov_from_focal_35mm(self.focal_35mm, table_aspect)
         else:
             return None
+        if self.vfov_deg and self.hfov_deg and abs(aspect - table_aspect) < 0.01:
+            return h, self.vfov_deg
         v = math.degrees(2 * math.atan(math.tan(math.radians(h) / 2) / aspect))
         return h, v
 
