@@ -142,6 +142,7 @@ class MapCanvas(QWidget):
 
         self._tools: dict[str, MapTool] = {name: cls(self) for name, cls in TOOLS.items()}
         self._tool: MapTool = self._tools["pan"]
+        self._overlays: list = []
         self._middle_pan = PanTool(self)  # middle-button drag pans whatever tool is active
         self._tool.activate()
 
@@ -457,9 +458,31 @@ class MapCanvas(QWidget):
             if self._highlight:
                 paint_highlight(painter, self._highlight_in_project_crs(),
                                 lambda x, y: self._viewport.world_to_pixel(x, y))
+            for overlay in list(self._overlays):
+                overlay.paint(painter, self._viewport)
             self._tool.paint(painter)
         finally:
             painter.end()
+
+    # -- overlays and tools contributed by features --------------------------------------------
+    def add_overlay(self, overlay) -> None:
+        """Draw ``overlay.paint(painter, viewport)`` over the map on every paint, in widget
+        pixels (``viewport.world_to_pixel`` places project-CRS coordinates).  For things that
+        move often (a playback marker, a section line): no layer re-render is needed; call
+        ``canvas.update()`` when the overlay changes."""
+        if overlay not in self._overlays:
+            self._overlays.append(overlay)
+            self.update()
+
+    def remove_overlay(self, overlay) -> None:
+        if overlay in self._overlays:
+            self._overlays.remove(overlay)
+            self.update()
+
+    def register_tool(self, tool) -> None:
+        """Add a ``MapTool`` instance (with a unique ``name``) so ``set_tool(tool.name)``
+        activates it, e.g. a section-line tool or a click-to-seek tool."""
+        self._tools[tool.name] = tool
 
     def _highlight_in_project_crs(self):
         import shapely
