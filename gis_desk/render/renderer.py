@@ -129,6 +129,10 @@ def _register_builtin_renderers() -> None:
     register_layer_renderer(VectorLayer)(render_vector_layer)
     register_layer_renderer(RasterLayer)(render_raster_layer)
     register_layer_renderer(TileLayer)(render_tile_layer)
+    # Later layer kinds register themselves on import; importing them here means any map
+    # (canvas, CLI render, report) can draw a project holding them.
+    import gis_desk.render.photos  # noqa: F401
+    import gis_desk.render.pointcloud  # noqa: F401
 
 
 _register_builtin_renderers()
