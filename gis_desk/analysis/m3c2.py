@@ -348,6 +348,14 @@ def _progress(feedback, pct: float) -> None:
         feedback.set_progress(pct)
 
 
+def _spatial_order(points: np.ndarray, grid) -> np.ndarray:
+    """Order of ``points`` by the grid's column (x-major), then z."""
+    rel = points - grid.origin
+    i = np.clip(np.floor(rel[:, 0] / grid.cell), 0, grid.nx - 1).astype(np.int64)
+    j = np.clip(np.floor(rel[:, 1] / grid.cell), 0, grid.ny - 1).astype(np.int64)
+    return np.lexsort((rel[:, 2], i * grid.ny + j))
+
+
 def m3c2(
     epoch1: np.ndarray,
     epoch2: np.ndarray,
@@ -386,11 +394,17 @@ def m3c2(
     _check_cancel(feedback)
     _progress(feedback, 5)
 
+    # Visit core points in grid order: neighbouring core points then share cached neighbourhoods
+    # (in file or random order every cylinder is a fresh trip to memory, 3x slower).
+    visit = _spatial_order(cp, g1)
+    cp_sorted = np.ascontiguousarray(cp[visit])
+
     if normals is None:
         normals = np.empty((k, 3), np.float64)
         for a in range(0, k, _CHUNK):
             b = min(a + _CHUNK, k)
-            normals[a:b], _ = grid_normals(g1, cp[a:b], params.normal_radius, params.normal_orientation)
+            normals[a:b], _ = grid_normals(g1, cp_sorted[a:b], params.normal_radius,
+                                           params.normal_orientation)
             _check_cancel(feedback)
             _progress(feedback, 5 + 25 * b / max(k, 1))
     else:
@@ -401,10 +415,10 @@ def m3c2(
             raise DataError(f"Normals must have shape ({k}, 3) or (3,), got {normals.shape}")
         lengths = np.linalg.norm(normals, axis=1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
-            normals = np.ascontiguousarray(normals / lengths)
+            normals = np.ascontiguousarray((normals / lengths)[visit])
 
-    q1 = np.ascontiguousarray(cp - g1.origin)
-    q2 = np.ascontiguousarray(cp - g2.origin)
+    q1 = np.ascontiguousarray(cp_sorted - g1.origin)
+    q2 = np.ascontiguousarray(cp_sorted - g2.origin)
     c1 = np.empty(k)
     c2 = np.empty(k)
     s1 = np.empty(k)
@@ -419,6 +433,11 @@ def m3c2(
                      c1[a:b], c2[a:b], s1[a:b], s2[a:b], n1[a:b], n2[a:b])
         _check_cancel(feedback)
         _progress(feedback, 30 + 70 * b / max(k, 1))
+
+    # Back to the caller's core point order.
+    back = np.empty(k, np.int64)
+    back[visit] = np.arange(k)
+    normals, c1, c2, s1, s2, n1, n2 = (x[back] for x in (normals, c1, c2, s1, s2, n1, n2))
 
     # Positions along the normal are relative to each grid's origin-shifted core point, which is
     # the same physical point: the difference needs no correction.
