@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import pandas as pd
 
 from gis_desk.analysis.disclosure import (
     DisclosurePolicy,
@@ -266,7 +267,9 @@ def export_geopackage(data, path, layer: str, style, policy: DisclosurePolicy, e
     if callable(style):
         style = style(controlled)
     if style is None:
-        style = getattr(data, "style", None) or SingleSymbolStyle()
+        # A layer's own style; never a DataFrame's ``.style`` (that is a pandas Styler for HTML).
+        own = None if isinstance(data, pd.DataFrame) else getattr(data, "style", None)
+        style = own or SingleSymbolStyle()
     geometry_type = getattr(getattr(data, "dataset", data), "geometry_type", None) or _geometry_type(frame)
     qml = vector_style_qml(style, geometry_type)
     metadata = _metadata(policy, report)

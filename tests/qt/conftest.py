@@ -23,6 +23,22 @@ def _isolated_qsettings(tmp_path_factory):
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
 
 
+@pytest.fixture(autouse=True)
+def _no_blocking_message_boxes(request, monkeypatch):
+    """A modal message box nobody answers would hang the suite until the timeout: record it,
+    return at once, and fail the test (tests that expect boxes use ``dialogs``)."""
+    shown: list[str] = []
+
+    def unexpected_exec(box: QMessageBox) -> int:
+        shown.append(f"{box.windowTitle()}: {box.text()} {box.informativeText()} {box.detailedText()}")
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", unexpected_exec)
+    yield
+    if shown and "dialogs" not in request.fixturenames:
+        pytest.fail("unexpected modal message box(es): " + " | ".join(shown))
+
+
 @dataclass
 class DialogRecorder:
     boxes: list[dict] = field(default_factory=list)
