@@ -148,6 +148,11 @@ class Layer:
             "style": style_to_dict(self.style),
         }
 
+    def restore_state(self, record: dict[str, Any]) -> None:
+        """Read back, without firing events, what a kind saves in ``to_dict`` beyond the
+        common fields and the style (a point cloud's transform, a footage layer's bookmarks).
+        Called while a project loads; the base layer has nothing more."""
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} id={self.id}>"
 

@@ -446,6 +446,8 @@ def _open_layer(record: dict, session, base: Path) -> Layer:
         layer = session.layer_for(
             dataset, name=record.get("name"), visible=bool(record.get("visible", True)),
             opacity=min(1.0, max(0.0, float(record.get("opacity", 1.0)))), layer_id=record.get("id"))
+        if record.get("kind") == layer.kind:
+            layer.restore_state(record)
         if record.get("style") is not None:
             if record.get("kind") == layer.kind:
                 restore_style(layer, record["style"])
