@@ -6,8 +6,11 @@ F fit, R reset, + / - zoom.
 
 Level of detail: each layer is uploaded once in a shuffled order (``scene.Scene``), so
 drawing its first ``n`` points is an even random subset.  While the view moves at most
-``moving_budget`` points are drawn; ``STILL_DELAY_MS`` after the last movement the full
-``budget`` is drawn.  Frames go to an off-screen framebuffer with a depth texture, then a
+``moving_budget`` points are drawn, fewer if frames take longer than ``TARGET_FRAME_MS``
+(the moving budget adapts to the measured frame time); ``STILL_DELAY_MS`` after the last
+movement the view refines progressively towards the full ``budget``, ``REFINE_STEP`` more
+points per frame drawn over the previous ones, so a large budget never blocks the GUI
+thread for long and a new drag starts at once.  Frames go to an off-screen framebuffer with a depth texture, then a
 full-screen pass copies it or applies eye-dome lighting (``edl_enabled``).
 
 Without OpenGL 3.3 (e.g. ``QT_QPA_PLATFORM=offscreen``) use ``View3DPanel`` (panel.py),
@@ -36,6 +39,9 @@ STILL_DELAY_MS = 180  # after this long without movement the full budget is draw
 CLICK_SLOP_PX = 4
 DEFAULT_BUDGET = 3_000_000
 DEFAULT_MOVING_BUDGET = 400_000
+MIN_MOVING_BUDGET = 50_000
+TARGET_FRAME_MS = 60.0  # ~16 fps while moving, also under software rendering
+REFINE_STEP = 600_000
 
 
 def gl_format() -> QSurfaceFormat:
@@ -113,6 +119,12 @@ class PointCloudView(QOpenGLWidget):
         self.moving = False
         self.last_counts: dict[str, int] = {}
         self.last_frame_ms = 0.0
+        self.adaptive_budget = DEFAULT_MOVING_BUDGET
+        self.adapt = True  # lower the moving budget when frames are slow (off for benchmarks)
+        self.refine_step = REFINE_STEP
+        self._drawn: dict[str, int] = {}
+        self._signature: tuple | None = None
+        self._full_frame = False
         self._buffers: dict[str, _LayerBuffers] = {}
         self._programs: dict[str, int] = {}
         self._quad_vao = 0
@@ -216,7 +228,15 @@ class PointCloudView(QOpenGLWidget):
         self.update()
 
     def current_budget(self) -> int:
-        return min(self.budget, self.moving_budget) if self.moving else self.budget
+        if self.moving:
+            return min(self.budget, self.moving_budget, self.adaptive_budget if self.adapt else self.moving_budget)
+        return self.budget
+
+    @property
+    def refining(self) -> bool:
+        """True while a still view is still adding points towards the full budget."""
+        target = self.scene.draw_counts(self.current_budget())
+        return any(self._drawn.get(k, 0) < n for k, n in target.items())
 
     def pick(self, x: float, y: float, tolerance_px: float = 5.0) -> dict | None:
         """The front-most point drawn (at the full budget) near window pixel (x, y)."""
@@ -226,8 +246,12 @@ class PointCloudView(QOpenGLWidget):
     def grab_snapshot(self) -> QImage:
         """The current frame at the full budget, with the legend painted on (for reports)."""
         was_moving, self.moving = self.moving, False
-        image = self.grabFramebuffer()
-        self.moving = was_moving
+        self._full_frame = True
+        try:
+            image = self.grabFramebuffer()
+        finally:
+            self._full_frame = False
+            self.moving = was_moving
         if self.legend.isVisible() and not image.isNull():
             image = image.convertToFormat(QImage.Format.Format_ARGB32)
             painter = QPainter(image)
@@ -407,10 +431,20 @@ class PointCloudView(QOpenGLWidget):
         self._ensure_fbo(w, h)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._fbo)
         GL.glViewport(0, 0, w, h)
-        bg = self.background
-        GL.glClearColor(bg.redF(), bg.greenF(), bg.blueF(), 1.0)
-        GL.glClearDepth(1.0)
-        GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
+        target = self.scene.draw_counts(self.current_budget())
+        signature = self._frame_signature(w, h)
+        refine = not self.moving and not self._full_frame and signature == self._signature
+        start = dict(self._drawn) if refine else {}
+        if not refine:
+            bg = self.background
+            GL.glClearColor(bg.redF(), bg.greenF(), bg.blueF(), 1.0)
+            GL.glClearDepth(1.0)
+            GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
+        end = dict(target)
+        total = sum(target.values())
+        if not self.moving and not self._full_frame and total > self.refine_step:
+            for key, n in target.items():  # each layer advances by its share of the step
+                end[key] = min(n, start.get(key, 0) + -(-n * self.refine_step // total))
         GL.glEnable(GL.GL_DEPTH_TEST)
         GL.glDepthFunc(GL.GL_LESS)
         GL.glEnable(GL.GL_PROGRAM_POINT_SIZE)
@@ -420,18 +454,19 @@ class PointCloudView(QOpenGLWidget):
         GL.glUniform1f(GL.glGetUniformLocation(prog, "point_size"), float(self.point_size * ratio))
         GL.glUniform1i(GL.glGetUniformLocation(prog, "round_points"), int(self.round_points))
         mvp_loc = GL.glGetUniformLocation(prog, "mvp")
-        counts = self.scene.draw_counts(self.current_budget())
         view_proj = self.camera.mvp()
         for layer in self.scene.visible_layers():
-            n = min(counts.get(layer.key, 0), self._buffers[layer.key].count)
-            if not n:
+            first = start.get(layer.key, 0)
+            n = min(end.get(layer.key, 0), self._buffers[layer.key].count) - first
+            if n <= 0:
                 continue
             mvp = (view_proj @ self.scene.model(layer)).astype(np.float32)
             GL.glUniformMatrix4fv(mvp_loc, 1, GL.GL_TRUE, mvp)
             GL.glBindVertexArray(self._buffers[layer.key].vao)
-            GL.glDrawArrays(GL.GL_POINTS, 0, n)
+            GL.glDrawArrays(GL.GL_POINTS, first, n)
         GL.glBindVertexArray(0)
-        self.last_counts = counts
+        self._drawn, self._signature = end, signature
+        self.last_counts = end
 
         # composite into the widget's framebuffer
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.defaultFramebufferObject())
@@ -456,17 +491,37 @@ class PointCloudView(QOpenGLWidget):
         GL.glBindVertexArray(0)
         GL.glActiveTexture(GL.GL_TEXTURE0)
         GL.glUseProgram(0)
+        if self.moving and self.adapt:  # measure the real cost (software GL draws lazily) to adapt the budget
+            GL.glFinish()
+            drawn = max(sum(end.values()), 1)
+            ms = max(timer.nsecsElapsed() / 1e6, 1.0)
+            scale = min(1.5, max(0.5, TARGET_FRAME_MS / ms))
+            self.adaptive_budget = int(min(self.moving_budget, max(MIN_MOVING_BUDGET, drawn * scale)))
         self.last_frame_ms = timer.nsecsElapsed() / 1e6
+        if any(end.get(k, 0) < n for k, n in target.items()):
+            QTimer.singleShot(0, self.update)  # keep refining after the event loop breathes
 
-    def render_frame(self, finish: bool = True) -> float:
+    def _frame_signature(self, w: int, h: int) -> tuple:
+        """Everything that, when it changes, means the frame must start again from scratch."""
+        layers = tuple((la.key, la.version, la.colour_version, la.transform.tobytes())
+                       for la in self.scene.visible_layers())
+        return (w, h, self.camera.mvp().tobytes(), layers, self.point_size, self.round_points,
+                self.background.rgb(), self.budget)
+
+    def render_frame(self, finish: bool = True, full: bool = True) -> float:
         """Draw one frame now (for benchmarks and tests); returns milliseconds, with
-        ``finish`` waiting until the GPU (or llvmpipe) is done."""
+        ``finish`` waiting until the GPU (or llvmpipe) is done; ``full`` draws the whole
+        current budget at once instead of one refinement step."""
         from OpenGL import GL
 
         self.makeCurrent()
         timer = QElapsedTimer()
         timer.start()
-        self.paintGL()
+        self._full_frame = full
+        try:
+            self.paintGL()
+        finally:
+            self._full_frame = False
         if finish:
             GL.glFinish()
         ms = timer.nsecsElapsed() / 1e6
