@@ -145,9 +145,15 @@ def core_points(xyz: np.ndarray, mode: str = "every_nth", n: int = 10, spacing: 
     * ``every_nth``: every ``n``-th point, in file order (what py4dgeo users and the field facts do);
     * ``grid``: one per occupied 3D cell of side ``spacing``: the measured point nearest to the
       centroid of that cell's points (a real surface point, unlike the cell centre, so core points
-      stay on the surface).  Cells are ordered by their index (deterministic).
+      stay on the surface).  Cells are ordered by their index (deterministic);
+    * ``all``: every point (a cloud given as core points, e.g. a CloudCompare core-point file,
+      passes through unchanged; :func:`m3c2` also takes any (k, 3) array directly).
+
+    ``xyz`` is an (n, 3) array or anything with an ``xyz`` attribute (a PointCloud).
     """
-    xyz = _as_xyz(xyz, "cloud")
+    xyz = _as_xyz(getattr(xyz, "xyz", xyz), "cloud")
+    if mode == "all":
+        return xyz.copy()
     if mode == "every_nth":
         if int(n) < 1:
             raise ParameterError(f"Core point step n must be >= 1, got {n!r}")
@@ -170,7 +176,7 @@ def core_points(xyz: np.ndarray, mode: str = "every_nth", n: int = 10, spacing: 
         first = np.ones(len(order), bool)
         first[1:] = inverse[order][1:] != inverse[order][:-1]
         return xyz[order[first]].copy()
-    raise ParameterError(f"Unknown core point mode {mode!r}: use 'every_nth' or 'grid'")
+    raise ParameterError(f"Unknown core point mode {mode!r}: use 'every_nth', 'grid' or 'all'")
 
 
 def _as_xyz(a, what: str) -> np.ndarray:
