@@ -37,11 +37,12 @@ void main() {
 QUAD_VERTEX = """
 #version 330 core
 out vec2 uv;
+uniform float flip_y;        // -1: draw upside down, so glReadPixels returns the top row first
 const vec2 corners[4] = vec2[](vec2(-1.0, -1.0), vec2(1.0, -1.0), vec2(-1.0, 1.0), vec2(1.0, 1.0));
 void main() {
     vec2 p = corners[gl_VertexID];
     uv = p * 0.5 + 0.5;
-    gl_Position = vec4(p, 0.0, 1.0);
+    gl_Position = vec4(p.x, p.y * flip_y, 0.0, 1.0);
 }
 """
 

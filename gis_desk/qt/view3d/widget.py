@@ -1,8 +1,16 @@
-"""The 3D point view: a ``QOpenGLWidget`` drawing point layers from VBOs with GLSL 3.30.
+"""The 3D point view: a plain ``QWidget`` drawing point layers with OpenGL 3.3 (PyOpenGL).
+
+Why not ``QOpenGLWidget``: it needs the platform's raster-GL surface, which the ``offscreen``
+platform (tests, ``make test``, headless servers) does not have; there it warns "QOpenGLWidget
+is not supported on this platform" and every draw fails with GL_INVALID_FRAMEBUFFER_OPERATION.
+So the view owns a ``QOpenGLContext`` on a ``QOffscreenSurface``, renders into its own
+framebuffers and reads the finished frame back into a ``QImage`` that ``paintEvent`` paints.
+The same code runs on xcb, Wayland, Windows and ``offscreen`` (Mesa llvmpipe is enough); the
+read-back costs a few milliseconds per frame, small next to drawing millions of points.
 
 Interaction: left drag orbits, right/middle drag (or shift + left) pans, the wheel zooms
 towards the cursor, a left click picks the nearest drawn point (``point_picked``).  Keys:
-F fit, R reset, + / - zoom.
+F fit, R / Home reset, + / - zoom.
 
 Level of detail: each layer is uploaded once in a shuffled order (``scene.Scene``), so
 drawing its first ``n`` points is an even random subset.  While the view moves at most
@@ -10,12 +18,13 @@ drawing its first ``n`` points is an even random subset.  While the view moves a
 (the moving budget adapts to the measured frame time); ``STILL_DELAY_MS`` after the last
 movement the view refines progressively towards the full ``budget``, ``REFINE_STEP`` more
 points per frame drawn over the previous ones, so a large budget never blocks the GUI
-thread for long and a new drag starts at once.  Frames go to an off-screen framebuffer with a depth texture, then a
-full-screen pass copies it or applies eye-dome lighting (``edl_enabled``).
+thread for long and a new drag starts at once.  Points go to an off-screen framebuffer with
+a depth texture, then a full-screen pass copies it or applies eye-dome lighting
+(``edl_enabled``) into the output framebuffer that is read back.
 
-Without OpenGL 3.3 (e.g. ``QT_QPA_PLATFORM=offscreen``) use ``View3DPanel`` (panel.py),
-which shows a message instead of this widget; a failure inside ``initializeGL`` is
-reported through ``gl_failed`` and the widget draws nothing.
+Without OpenGL 3.3 use ``View3DPanel`` (panel.py), which shows a message instead of this
+widget; a failure while starting or drawing is reported through ``gl_failed`` and the
+widget then draws nothing.
 """
 
 from __future__ import annotations
@@ -26,8 +35,9 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QElapsedTimer, QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QSurfaceFormat, QWheelEvent
-from PySide6.QtOpenGLWidgets import QOpenGLWidget
+from PySide6.QtGui import (QColor, QImage, QKeyEvent, QMouseEvent, QOffscreenSurface, QOpenGLContext, QPainter,
+                           QSurfaceFormat, QWheelEvent)
+from PySide6.QtWidgets import QWidget
 
 from gis_desk.qt.view3d.camera import OrbitCamera
 from gis_desk.qt.view3d.legend_overlay import LegendOverlay
@@ -95,14 +105,14 @@ class _LayerBuffers:
         self.count = 0
 
 
-class PointCloudView(QOpenGLWidget):
+class PointCloudView(QWidget):
     point_picked = Signal(object)  # dict: layer, layer_key, index, x, y, z, attributes...
     gl_failed = Signal(str)
     view_changed = Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setFormat(gl_format())
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # the frame covers every pixel
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumSize(200, 150)
         self.scene = Scene()
@@ -131,6 +141,12 @@ class PointCloudView(QOpenGLWidget):
         self._fbo = self._colour_tex = self._depth_tex = 0
         self._fbo_size = (0, 0)
         self._initialised = False
+        self._context: QOpenGLContext | None = None
+        self._surface: QOffscreenSurface | None = None
+        self._out_fbo = self._out_tex = 0  # composited frame, read back into ``_image``
+        self._image: QImage | None = None
+        self._pixels: np.ndarray | None = None  # keeps ``_image``'s memory alive
+        self._needs_render = True
         self._press: QPointF | None = None
         self._last: QPointF | None = None
         self._dragged = False
@@ -149,31 +165,31 @@ class PointCloudView(QOpenGLWidget):
                              visible=visible)
         if first or not self._fitted:
             self.fit_view()
-        self.update()
+        self.request_frame()
 
     def set_colours(self, key: str, colours: np.ndarray | None) -> None:
         self.scene.set_colours(key, colours)
-        self.update()
+        self.request_frame()
 
     def set_visible(self, key: str, visible: bool) -> None:
         if key in self.scene.layers:
             self.scene.layers[key].visible = bool(visible)
-            self.update()
+            self.request_frame()
 
     def set_transform(self, key: str, matrix: np.ndarray) -> None:
         if key in self.scene.layers:
             self.scene.layers[key].transform = np.asarray(matrix, dtype=np.float64)
-            self.update()
+            self.request_frame()
 
     def remove_layer(self, key: str) -> None:
         self.scene.remove(key)
-        self.update()
+        self.request_frame()
 
     def clear(self) -> None:
         for key in list(self.scene.layers):
             self.scene.remove(key)
         self._fitted = False
-        self.update()
+        self.request_frame()
 
     def set_legend(self, title: str, entries: list) -> None:
         """Show ``entries`` (``gis_desk.core.legend.LegendEntry``) in the top-left corner."""
@@ -182,17 +198,17 @@ class PointCloudView(QOpenGLWidget):
 
     def set_budget(self, budget: int) -> None:
         self.budget = max(1000, int(budget))
-        self.update()
+        self.request_frame()
 
     def set_point_size(self, size: float) -> None:
         self.point_size = max(1.0, float(size))
-        self.update()
+        self.request_frame()
 
     def set_edl(self, enabled: bool, strength: float | None = None) -> None:
         self.edl_enabled = bool(enabled)
         if strength is not None:
             self.edl_strength = float(strength)
-        self.update()
+        self.request_frame()
 
     # -- view --------------------------------------------------------------------------------
     def _sync_camera_size(self) -> None:
@@ -221,11 +237,11 @@ class PointCloudView(QOpenGLWidget):
             self.moving = True
             self._still_timer.start()
         self.view_changed.emit()
-        self.update()
+        self.request_frame()
 
     def _became_still(self) -> None:
         self.moving = False
-        self.update()
+        self.request_frame()
 
     def current_budget(self) -> int:
         if self.moving:
@@ -246,12 +262,11 @@ class PointCloudView(QOpenGLWidget):
     def grab_snapshot(self) -> QImage:
         """The current frame at the full budget, with the legend painted on (for reports)."""
         was_moving, self.moving = self.moving, False
-        self._full_frame = True
         try:
-            image = self.grabFramebuffer()
+            self.render_frame(full=True)
         finally:
-            self._full_frame = False
             self.moving = was_moving
+        image = self._image.copy() if self._image is not None else QImage()
         if self.legend.isVisible() and not image.isNull():
             image = image.convertToFormat(QImage.Format.Format_ARGB32)
             painter = QPainter(image)
@@ -314,7 +329,7 @@ class PointCloudView(QOpenGLWidget):
         key = event.key()
         if key == Qt.Key.Key_F:
             self.fit_view()
-        elif key == Qt.Key.Key_R:
+        elif key in (Qt.Key.Key_R, Qt.Key.Key_Home):
             self.reset_view()
         elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
             self.camera.zoom(0.8)
@@ -326,30 +341,89 @@ class PointCloudView(QOpenGLWidget):
             super().keyPressEvent(event)
 
     # -- OpenGL ------------------------------------------------------------------------------
-    def initializeGL(self) -> None:
-        try:
-            self._init_gl()
-        except Exception as exc:  # noqa: BLE001 - any driver problem becomes a message, not a crash
-            self.error = f"OpenGL could not start the 3D view: {exc}"
-            log.warning(self.error)
-            self.gl_failed.emit(self.error)
+    def request_frame(self) -> None:
+        """Ask for a new frame (drawn at the next paint event)."""
+        self._needs_render = True
+        self.update()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._sync_camera_size()
+        self._needs_render = True
+
+    def paintEvent(self, _event) -> None:
+        ratio = self.devicePixelRatioF()
+        size = (max(1, int(round(self.width() * ratio))), max(1, int(round(self.height() * ratio))))
+        stale = self._image is None or (self._image.width(), self._image.height()) != size
+        if (self._needs_render or stale) and not self.error:
+            self._render(full=False)
+        painter = QPainter(self)
+        if self._image is not None and not self.error:
+            painter.drawImage(0, 0, self._image)
+        else:
+            painter.fillRect(self.rect(), self.background)
+        painter.end()
+
+    def _make_current(self) -> bool:
+        """Make this view's context current, creating it (and the shaders) the first time."""
+        if self.error:
+            return False
+        if self._context is None:
+            try:
+                self._init_gl()
+            except Exception as exc:  # noqa: BLE001 - any driver problem becomes a message, not a crash
+                self._fail(f"OpenGL could not start the 3D view: {exc}")
+                return False
+            return True
+        if not self._context.makeCurrent(self._surface):
+            self._fail("the OpenGL context of the 3D view could not be made current")
+            return False
+        return True
+
+    def _fail(self, message: str) -> None:
+        self.error = message
+        log.warning(message, exc_info=True)
+        self.gl_failed.emit(message)
 
     def _init_gl(self) -> None:
         from OpenGL import GL
 
         from gis_desk.qt.view3d import shaders
 
-        fmt = self.context().format() if self.context() is not None else None
-        if fmt is None or (fmt.majorVersion(), fmt.minorVersion()) < (3, 3):
-            got = f"{fmt.majorVersion()}.{fmt.minorVersion()}" if fmt is not None else "none"
-            raise RuntimeError(f"OpenGL 3.3 is needed, the driver gives {got}")
+        context = QOpenGLContext(self)
+        context.setFormat(gl_format())
+        if not context.create():
+            raise RuntimeError("no OpenGL context could be created")
+        fmt = context.format()
+        if (fmt.majorVersion(), fmt.minorVersion()) < (3, 3):
+            raise RuntimeError(f"OpenGL 3.3 is needed, the driver gives {fmt.majorVersion()}.{fmt.minorVersion()}")
+        surface = QOffscreenSurface(None, self)
+        surface.setFormat(fmt)
+        surface.create()
+        if not surface.isValid() or not context.makeCurrent(surface):
+            raise RuntimeError("the OpenGL context cannot be used off-screen")
+        self._context, self._surface = context, surface
         self._programs["points"] = _program(shaders.POINT_VERTEX, shaders.POINT_FRAGMENT)
         self._programs["edl"] = _program(shaders.QUAD_VERTEX, shaders.EDL_FRAGMENT)
         self._quad_vao = int(GL.glGenVertexArrays(1))
         self._initialised = True
 
-    def resizeGL(self, w: int, h: int) -> None:
-        self._sync_camera_size()
+    def _render(self, full: bool) -> bool:
+        """Draw a frame (``full``: the whole current budget, else one refinement step) and
+        read it back into ``_image``.  False when OpenGL failed (``error`` says why)."""
+        if not self._make_current():
+            return False
+        self._full_frame = full
+        try:
+            self._paint()
+        except Exception as exc:  # noqa: BLE001
+            self._fail(f"The 3D view stopped drawing: {exc}")
+            return False
+        finally:
+            self._full_frame = False
+            self._context.doneCurrent()
+        self._needs_render = False
+        return True
 
     def _ensure_fbo(self, w: int, h: int) -> None:
         from OpenGL import GL
@@ -357,26 +431,30 @@ class PointCloudView(QOpenGLWidget):
         if self._fbo and self._fbo_size == (w, h):
             return
         if self._fbo:
-            GL.glDeleteFramebuffers(1, [self._fbo])
-            GL.glDeleteTextures(2, [self._colour_tex, self._depth_tex])
-        self._colour_tex, self._depth_tex = (int(t) for t in GL.glGenTextures(2))
+            GL.glDeleteFramebuffers(2, [self._fbo, self._out_fbo])
+            GL.glDeleteTextures(3, [self._colour_tex, self._depth_tex, self._out_tex])
+        self._colour_tex, self._depth_tex, self._out_tex = (int(t) for t in GL.glGenTextures(3))
         for tex, internal, fmt, typ in ((self._colour_tex, GL.GL_RGBA8, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE),
                                         (self._depth_tex, GL.GL_DEPTH_COMPONENT24, GL.GL_DEPTH_COMPONENT,
-                                         GL.GL_UNSIGNED_INT)):
+                                         GL.GL_UNSIGNED_INT),
+                                        (self._out_tex, GL.GL_RGBA8, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)):
             GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
             GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, internal, w, h, 0, fmt, typ, None)
             for p in (GL.GL_TEXTURE_MIN_FILTER, GL.GL_TEXTURE_MAG_FILTER):
                 GL.glTexParameteri(GL.GL_TEXTURE_2D, p, GL.GL_NEAREST)
             for p in (GL.GL_TEXTURE_WRAP_S, GL.GL_TEXTURE_WRAP_T):
                 GL.glTexParameteri(GL.GL_TEXTURE_2D, p, GL.GL_CLAMP_TO_EDGE)
-        self._fbo = int(GL.glGenFramebuffers(1))
-        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._fbo)
-        GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D, self._colour_tex, 0)
-        GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_TEXTURE_2D, self._depth_tex, 0)
-        status = GL.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER)
-        if status != GL.GL_FRAMEBUFFER_COMPLETE:
-            raise RuntimeError(f"off-screen framebuffer incomplete (status 0x{int(status):x})")
+        self._fbo, self._out_fbo = (int(f) for f in GL.glGenFramebuffers(2))
+        for fbo, colour, depth in ((self._fbo, self._colour_tex, self._depth_tex), (self._out_fbo, self._out_tex, 0)):
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, fbo)
+            GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D, colour, 0)
+            if depth:
+                GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_TEXTURE_2D, depth, 0)
+            status = GL.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER)
+            if status != GL.GL_FRAMEBUFFER_COMPLETE:
+                raise RuntimeError(f"off-screen framebuffer incomplete (status 0x{int(status):x})")
         self._fbo_size = (w, h)
+        self._signature = None  # new buffers hold nothing: start the frame again
 
     def _sync_buffers(self) -> None:
         from OpenGL import GL
@@ -408,16 +486,6 @@ class PointCloudView(QOpenGLWidget):
             GL.glVertexAttribPointer(1, 4, GL.GL_UNSIGNED_BYTE, GL.GL_TRUE, 0, ctypes.c_void_p(0))
             buf.colour_version = layer.colour_version
             GL.glBindVertexArray(0)
-
-    def paintGL(self) -> None:
-        if not self._initialised or self.error:
-            return
-        try:
-            self._paint()
-        except Exception as exc:  # noqa: BLE001
-            self.error = f"The 3D view stopped drawing: {exc}"
-            log.warning(self.error, exc_info=True)
-            self.gl_failed.emit(self.error)
 
     def _paint(self) -> None:
         from OpenGL import GL
@@ -468,8 +536,8 @@ class PointCloudView(QOpenGLWidget):
         self._drawn, self._signature = end, signature
         self.last_counts = end
 
-        # composite into the widget's framebuffer
-        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.defaultFramebufferObject())
+        # composite (copy or EDL) into the output framebuffer, upside down so rows read back top first
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._out_fbo)
         GL.glViewport(0, 0, w, h)
         GL.glDisable(GL.GL_DEPTH_TEST)
         edl = self._programs["edl"]
@@ -486,20 +554,36 @@ class PointCloudView(QOpenGLWidget):
         GL.glUniform1i(GL.glGetUniformLocation(edl, "depth_tex"), 1)
         GL.glUniform1i(GL.glGetUniformLocation(edl, "edl_on"), int(self.edl_enabled))
         GL.glUniform2f(GL.glGetUniformLocation(edl, "texel"), 1.0 / w, 1.0 / h)
+        GL.glUniform1f(GL.glGetUniformLocation(edl, "flip_y"), -1.0)
         GL.glBindVertexArray(self._quad_vao)
         GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, 4)
         GL.glBindVertexArray(0)
         GL.glActiveTexture(GL.GL_TEXTURE0)
         GL.glUseProgram(0)
-        if self.moving and self.adapt:  # measure the real cost (software GL draws lazily) to adapt the budget
-            GL.glFinish()
+        self._read_back(w, h, ratio)
+        if self.moving and self.adapt:  # the read-back waited for the GPU: this is the real cost
             drawn = max(sum(end.values()), 1)
             ms = max(timer.nsecsElapsed() / 1e6, 1.0)
             scale = min(1.5, max(0.5, TARGET_FRAME_MS / ms))
             self.adaptive_budget = int(min(self.moving_budget, max(MIN_MOVING_BUDGET, drawn * scale)))
         self.last_frame_ms = timer.nsecsElapsed() / 1e6
         if any(end.get(k, 0) < n for k, n in target.items()):
-            QTimer.singleShot(0, self.update)  # keep refining after the event loop breathes
+            QTimer.singleShot(0, self.request_frame)  # keep refining after the event loop breathes
+
+
+    def _read_back(self, w: int, h: int, ratio: float) -> None:
+        """Copy the output framebuffer into ``_image`` (waits until drawing is done)."""
+        from OpenGL import GL
+
+        if self._pixels is None or self._pixels.shape != (h, w, 4):
+            self._pixels = np.empty((h, w, 4), np.uint8)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._out_fbo)
+        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 4)
+        GL.glReadPixels(0, 0, w, h, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, self._pixels)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+        image = QImage(self._pixels.data, w, h, 4 * w, QImage.Format.Format_RGBX8888)
+        image.setDevicePixelRatio(ratio)
+        self._image = image
 
     def _frame_signature(self, w: int, h: int) -> tuple:
         """Everything that, when it changes, means the frame must start again from scratch."""
@@ -508,38 +592,40 @@ class PointCloudView(QOpenGLWidget):
         return (w, h, self.camera.mvp().tobytes(), layers, self.point_size, self.round_points,
                 self.background.rgb(), self.budget)
 
-    def render_frame(self, finish: bool = True, full: bool = True) -> float:
-        """Draw one frame now (for benchmarks and tests); returns milliseconds, with
-        ``finish`` waiting until the GPU (or llvmpipe) is done; ``full`` draws the whole
-        current budget at once instead of one refinement step."""
-        from OpenGL import GL
 
-        self.makeCurrent()
+    def render_frame(self, finish: bool = True, full: bool = True) -> float:
+        """Draw one frame now (for benchmarks, tests and snapshots); returns milliseconds
+        including the read-back, which waits until the GPU (or llvmpipe) is done (``finish``
+        is kept for callers; it always holds).  ``full`` draws the whole current budget at
+        once instead of one refinement step."""
         timer = QElapsedTimer()
         timer.start()
-        self._full_frame = full
-        try:
-            self.paintGL()
-        finally:
-            self._full_frame = False
-        if finish:
-            GL.glFinish()
+        self._render(full=full)
         ms = timer.nsecsElapsed() / 1e6
-        self.doneCurrent()
+        super().update()  # show it
         return ms
 
+    def current_image(self) -> QImage | None:
+        """The last frame drawn (without the legend)."""
+        return self._image
+
     def release_gl(self) -> None:
-        """Free the GPU buffers (the widget can be drawn again later)."""
-        if not self._initialised or self.context() is None:
+        """Free the GPU buffers and framebuffers (the view uploads again when next drawn)."""
+        if not self._initialised or self._context is None or not self._context.makeCurrent(self._surface):
             return
         from OpenGL import GL
 
-        self.makeCurrent()
         for buf in self._buffers.values():
             GL.glDeleteBuffers(len(buf.vbos), buf.vbos)
             GL.glDeleteVertexArrays(1, [buf.vao])
         self._buffers.clear()
-        self.doneCurrent()
+        if self._fbo:
+            GL.glDeleteFramebuffers(2, [self._fbo, self._out_fbo])
+            GL.glDeleteTextures(3, [self._colour_tex, self._depth_tex, self._out_tex])
+            self._fbo = self._out_fbo = 0
+            self._fbo_size = (0, 0)
+        self._context.doneCurrent()
+        self._signature = None
 
 
 def _program(vertex: str, fragment: str) -> int:
