@@ -38,6 +38,7 @@ class PluginInfo:
     enabled: bool = True
     error: str | None = None
     error_details: str | None = None
+    installed_from_file: bool = False  # by ``install_from_file``: removable from the app
 
     @property
     def version(self) -> str:
@@ -106,6 +107,7 @@ class PluginManager:
                 self._record_broken(ep.name, dist, exc.message if not exc.path else str(exc), exc.details)
             except Exception as exc:  # a broken installation must not stop the app
                 self._record_broken(ep.name, dist, f"could not read the manifest: {exc}", traceback.format_exc())
+        self._discover_installed_from_files()
         extra = os.environ.get("GIS_DESK_PLUGIN_PATH")  # folders of manifests, for development
         for folder in filter(None, (extra or "").split(os.pathsep)):
             for path in sorted(Path(folder).glob("*/gis_desk.yaml")):
@@ -113,6 +115,58 @@ class PluginManager:
                     self.add_manifest(load_manifest(path), distribution=str(path.parent))
                 except GisDeskError as exc:
                     self._record_broken(path.parent.name, str(path.parent), str(exc), exc.details)
+
+    def _discover_installed_from_files(self) -> None:
+        from gis_desk.plugin_api.install import installed_plugins
+
+        for plugin in installed_plugins():
+            if plugin.name in self.plugins:
+                log.warning("plugin %s installed from %s is shadowed by an installed package of the same name",
+                            plugin.name, plugin.source)
+                continue
+            self._add_installed(plugin)
+
+    def _add_installed(self, plugin) -> PluginInfo | None:
+        from gis_desk.plugin_api.install import add_to_import_path
+
+        where = f"{plugin.source} (installed from a file into {plugin.folder})"
+        try:
+            manifest = load_manifest(plugin.manifest_path)
+        except GisDeskError as exc:
+            self._record_broken(plugin.name, where, str(exc), exc.details)
+            return None
+        add_to_import_path(plugin)
+        info = self.add_manifest(manifest, distribution=where)
+        info.installed_from_file = True
+        return info
+
+    # -- installing from files -----------------------------------------------------------------
+    def install_from_file(self, archive: str | Path) -> PluginInfo:
+        """Install or upgrade a plugin from a wheel or zip and make it available at once.
+        Code of an older version already imported stays in use until GIS Desk restarts."""
+        from gis_desk.plugin_api.install import install_plugin
+
+        reserved = {n for n, i in self.plugins.items() if not i.installed_from_file}
+        plugin = install_plugin(archive, reserved=reserved)
+        self.plugins.pop(plugin.name, None)
+        self._resolved.clear()  # cheap: modules stay in sys.modules
+        info = self._add_installed(plugin)
+        if info is None:
+            raise PluginError(f"Plugin {plugin.name!r} was installed but its manifest cannot be read",
+                              path=plugin.manifest_path)
+        return info
+
+    def uninstall(self, name: str) -> None:
+        """Remove a plugin installed from a file (its contributions disappear at once)."""
+        from gis_desk.plugin_api.install import uninstall_plugin
+
+        info = self.plugins.get(name)
+        if info is None or not info.installed_from_file:
+            raise PluginError(f"Plugin {name!r} was not installed from a file, so it cannot be removed here",
+                              hint="plugins bundled with GIS Desk or installed with pip can be disabled")
+        uninstall_plugin(name)
+        del self.plugins[name]
+        self.changed.emit()
 
     def add_manifest(self, manifest: Manifest, distribution: str = "") -> PluginInfo:
         """Register a parsed manifest (the door every plugin goes through)."""

@@ -2,14 +2,18 @@
 
 Ticking or unticking a plugin calls ``PluginManager.set_enabled`` (persisted in the user's
 settings).  Readers and algorithms follow at once; dock panels and menus of a plugin appear
-or disappear after a restart, which the dialog says.
+or disappear after a restart, which the dialog says.  "Install from file…" installs a plugin
+offline from a wheel or zip into the user's own plugin folder (no admin rights needed), and
+"Remove" deletes one installed that way.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QTreeWidget, QTreeWidgetItem,
-                               QVBoxLayout)
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox,
+                               QPlainTextEdit, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout)
+
+from gis_desk.errors import GisDeskError
 
 from gis_desk.plugin_api.manager import CORE_PLUGIN, PluginInfo
 from gis_desk.qt.icons import icon
@@ -44,13 +48,28 @@ class PluginManagerDialog(QDialog):
         note = QLabel("Enabling or disabling a plugin takes effect at once for readers and algorithms; "
                       "its panels and menus change after GIS Desk is restarted.")
         note.setWordWrap(True)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.install_button = QPushButton(icon("add_data"), "Install from file…")
+        self.install_button.setToolTip("Install or upgrade a plugin from a .whl or .zip file, offline")
+        self.install_button.clicked.connect(self._choose_archive)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setToolTip("Remove a plugin that was installed from a file")
+        self.remove_button.setEnabled(False)
+        self.remove_button.clicked.connect(self._remove_current)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
+        row = QHBoxLayout()
+        row.addWidget(self.install_button)
+        row.addWidget(self.remove_button)
+        row.addStretch(1)
+        row.addWidget(buttons)
         layout = QVBoxLayout(self)
         layout.addWidget(self.tree, 1)
         layout.addWidget(self.details)
         layout.addWidget(note)
-        layout.addWidget(buttons)
+        layout.addWidget(self.status)
+        layout.addLayout(row)
         self._filling = False
         self.tree.itemChanged.connect(self._item_changed)
         self.tree.currentItemChanged.connect(self._show_details)
@@ -89,11 +108,54 @@ class PluginManagerDialog(QDialog):
             self.refresh()
             self.tree.setCurrentItem(self.item_for(name))
 
+    # -- installing and removing -------------------------------------------------------------
+    def _choose_archive(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Install a plugin", "", "Plugin packages (*.whl *.zip)")
+        if path:
+            self.install(path)
+
+    def install(self, path: str) -> bool:
+        """Install ``path``; the outcome (or the problem, naming the file) shows in the dialog."""
+        try:
+            info = self.plugins.install_from_file(path)
+        except GisDeskError as exc:
+            self.status.setText(f"Not installed: {exc}" + (f" ({exc.hint})" if exc.hint else ""))
+            return False
+        self.refresh()
+        self.tree.setCurrentItem(self.item_for(info.name))
+        counts = contributions_text(info) or "no contributions"
+        self.status.setText(f"Installed {info.display_name} {info.version}: {counts}. Its panels and menus "
+                            "appear after GIS Desk is restarted.")
+        return True
+
+    def _remove_current(self) -> None:
+        item = self.tree.currentItem()
+        if item is None:
+            return
+        name = item.data(0, Qt.ItemDataRole.UserRole)
+        answer = QMessageBox.question(self, "Remove plugin",
+                                      f"Remove the plugin {self.plugins.plugins[name].display_name}? "
+                                      "Projects keep their data; what the plugin added stops working.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.remove(name)
+
+    def remove(self, name: str) -> bool:
+        try:
+            self.plugins.uninstall(name)
+        except GisDeskError as exc:
+            self.status.setText(f"Not removed: {exc}")
+            return False
+        self.refresh()
+        self.status.setText(f"Removed the plugin {name!r}.")
+        return True
+
     def _show_details(self, item, _previous=None) -> None:
         if item is None:
             self.details.clear()
+            self.remove_button.setEnabled(False)
             return
         info = self.plugins.plugins[item.data(0, Qt.ItemDataRole.UserRole)]
+        self.remove_button.setEnabled(info.installed_from_file)
         lines = [f"{info.display_name} {info.version}  ({info.name})"]
         if info.manifest is not None and info.manifest.description:
             lines.append(info.manifest.description)
