@@ -13,6 +13,7 @@ from gis_desk.plugin_api.install import installed_plugins, user_plugins_dir
 from gis_desk.plugin_api.manager import PluginManager
 from gis_desk.testing.plugin_archives import write_wheel, write_zip
 
+
 @pytest.fixture
 def manager():
     return PluginManager.from_entry_points()
