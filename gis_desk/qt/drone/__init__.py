@@ -16,6 +16,8 @@ the keyboard focus (a ShortcutOverride), and the menu only shows them as hints.
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,8 @@ from gis_desk.errors import DataError, GisDeskError, MissingFileError
 PLAYER_WIDTH = 520  # px: a 16:9 frame of about 500 x 280 beside the map
 TELEMETRY_SUFFIXES = (".srt", ".gpx")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
-FOLLOW_MARGIN = 0.2  # follow mode re-centres when the drone comes this close (fraction) to the edge
+FOLLOW_MARGIN = 0.2
+TERRAIN_WORDS = {"dtm", "dem", "terrain"}  # raster names taken as bare-earth models  # follow mode re-centres when the drone comes this close (fraction) to the edge
 
 
 def is_footage_layer(layer) -> bool:
@@ -154,6 +157,8 @@ class Drone:
         window.canvas.register_tool(self.photo_tool)
         self.follow = False
         self.last_footprint = None
+        self.terrain_override = None  # a raster layer chosen for footprints (None: automatic)
+        self._terrain_cache = None
         self.dialog = None  # the last dialog opened (tests look at it)
 
         self.player.frame_shown.connect(self._frame_shown)
@@ -163,6 +168,7 @@ class Drone:
         self.bookmarks.error.connect(lambda exc: self._report(exc, "Bookmarks"))
         window.layer_tree.current_layer_changed.connect(self._current_layer_changed)
         window.session.project.layers.events.removed.connect(self._layer_removed)
+        window.session.project.layers.events.inserted.connect(self._layer_inserted)
         window.canvas.identify_results.connect(self._identified)
         window.canvas.tool_changed.connect(self._tool_changed)
         self.actions = self._menu()
@@ -266,7 +272,16 @@ class Drone:
         if layer is not None and self.player.decoder is None:  # telemetry only: mark the start
             self._frame_shown(0, 0.0)
 
+    def _layer_inserted(self, index: int, layer) -> None:
+        """An opened project's (or newly added) footage goes into an empty player."""
+        self._terrain_cache = None
+        if self.player.layer is None and is_footage_layer(layer):
+            self.set_footage(layer)
+
     def _layer_removed(self, index: int, layer) -> None:
+        self._terrain_cache = None
+        if layer is self.terrain_override:
+            self.terrain_override = None
         if layer is self.player.layer:
             self.player.set_layer(None)
 
@@ -291,12 +306,87 @@ class Drone:
         d = self.player.decoder
         return d.reader.width / d.reader.height if d is not None else 16 / 9
 
+    # -- terrain under the footprint ---------------------------------------------------------------
+    def terrain_layer(self):
+        """The raster the footprint is laid onto: ``self.terrain_override`` when set, else the
+        first visible single-band raster named like a terrain model (DTM/DEM/DTM-like file names;
+        a DSM is not ground), else None (the take-off plane)."""
+        if self.terrain_override is not None:
+            return self.terrain_override
+        for layer in self.window.session.project.layers:
+            ds = getattr(layer, "dataset", None)
+            if getattr(layer, "kind", "") != "raster" or ds is None or getattr(ds, "count", 0) != 1:
+                continue
+            src = getattr(getattr(ds, "source", None), "path", "") or ""
+            words = set(re.split(r"[^a-z0-9]+", f"{layer.name} {Path(str(src)).stem}".lower()))
+            if words & TERRAIN_WORDS:
+                return layer
+        return None
+
+    def terrain_for(self, layer) -> tuple[Any, float] | None:
+        """(DtmSampler in ``layer``'s CRS, take-off ground height) for the footage ``layer``, or
+        None without a terrain model.  DJI's rel_alt is above take-off, so the camera stands at
+        the terrain height under the take-off point plus rel_alt.  Cached per (terrain, footage)."""
+        from gis_desk.analysis.footprint import DEFAULT_MAX_RANGE, DtmSampler
+
+        terrain = self.terrain_layer()
+        if terrain is None or layer is None or not hasattr(layer, "crs"):
+            return None
+        key = (id(terrain), id(terrain.dataset), id(layer), id(getattr(layer, "dataset", None)))
+        if self._terrain_cache is not None and self._terrain_cache[0] == key:
+            return self._terrain_cache[1]
+        result = None
+        try:
+            xmin, ymin, xmax, ymax = layer.dataset.bounds
+            pad = DEFAULT_MAX_RANGE
+            sampler = DtmSampler(terrain.dataset, crs=layer.crs,
+                                 bounds=(xmin - pad, ymin - pad, xmax + pad, ymax + pad))
+            home = self._takeoff_xy(layer)
+            ground0 = float(sampler.height(home[0], home[1])) if home is not None else sampler.fill
+            result = (sampler, ground0)
+        except (GisDeskError, ValueError, TypeError, OSError) as exc:
+            self.window.message_log.add("warning", f"Footprints drawn on the take-off plane: the terrain "
+                                                   f"model '{terrain.name}' cannot be used ({exc})")
+        self._terrain_cache = (key, result)
+        return result
+
+    @staticmethod
+    def _takeoff_xy(layer) -> tuple[float, float] | None:
+        from gis_desk.core.crs import transform_xy
+
+        telemetry = getattr(layer.dataset, "telemetry", None)
+        home = getattr(telemetry, "home", None)
+        if home is not None:
+            x, y = transform_xy("EPSG:4326", layer.crs, [home[1]], [home[0]])
+            return float(x[0]), float(y[0])
+        frame = layer.dataset.frame
+        if len(frame) == 0:
+            return None
+        return float(frame.geometry.x.iloc[0]), float(frame.geometry.y.iloc[0])
+
+    def set_terrain(self, layer) -> None:
+        """Lay footprints onto ``layer`` (a single-band raster), or pick automatically (None)."""
+        self.terrain_override = layer
+        self._terrain_cache = None
+        if self.player.current_index >= 0 or self.player.layer is not None:
+            self._frame_shown(max(self.player.current_index, 0), self.player.current_time)
+
     def _frame_shown(self, index: int, video_time_s: float) -> None:
         from gis_desk.qt.drone.overlay import frame_footprint
 
         layer = self.player.layer
         position = self.position_at(video_time_s)
-        footprint = frame_footprint(layer, position, self._aspect()) if position else None
+        footprint = None
+        if position:
+            terrain = self.terrain_for(layer)
+            if terrain is None:
+                footprint = frame_footprint(layer, position, self._aspect())
+            else:
+                sampler, ground0 = terrain
+                rel = position.get("rel_alt")
+                z = ground0 + float(rel) if rel is not None and math.isfinite(float(rel)) else None
+                footprint = frame_footprint(layer, position, self._aspect(), ground=sampler, camera_z=z) \
+                    if z is not None else None
         self.last_footprint = footprint
         self.overlay.set_state(layer, position, footprint)
         if self.follow and position is not None:
@@ -558,8 +648,14 @@ class Drone:
     # -- flight summary ----------------------------------------------------------------------------
     def flight_summary(self):
         """Show the summary of the player's footage (else the current layer, if footage)."""
-        from gis_desk.analysis.flight import flight_summary
         from gis_desk.qt.drone.dialogs import FlightSummaryDialog
+
+        try:
+            from gis_desk.analysis.flight import flight_summary
+        except ImportError:  # built in a later step of issue 5
+            self.window.presenter.notify("info", "Flight summary", "The flight summary is not available in "
+                                                                   "this version of GIS Desk.")
+            return None
 
         layer = self.player.layer
         current = self.window.current_layer()

@@ -10,6 +10,7 @@ orientation applied.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -82,27 +83,45 @@ class ImageView(QGraphicsView):
             painter.restore()
 
 
+def _time_key(value) -> float:
+    """Seconds since the epoch of a capture time: ISO text, EXIF "YYYY:MM:DD HH:MM:SS" text or a
+    datetime; inf when unknown (those photos go last).  Naive times are taken as UTC: only the
+    order matters, and one flight's photos share a clock."""
+    from datetime import datetime, timezone
+
+    if value is None:
+        return math.inf
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    if not isinstance(value, datetime):
+        text = str(value).strip()
+        if re.match(r"^\d{4}:\d\d:\d\d", text):
+            text = text.replace(":", "-", 2)
+        try:
+            value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return math.inf
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.timestamp()
+
+
 def flight_order(frame) -> list[int]:
     """Row positions of a photo frame in flight order (capture time, then name/path)."""
-    import pandas as pd
-
     n = len(frame)
-    key_name = None
+    names = [""] * n
     for col in ("name", "path"):
         if col in frame.columns:
-            key_name = frame[col].astype(str).tolist()
+            names = frame[col].astype(str).tolist()
             break
-    key_name = key_name or [""] * n
-    times = None
+    times = [0.0] * n
     for col in TIME_COLUMNS:
         if col in frame.columns:
-            parsed = pd.to_datetime(frame[col], errors="coerce", utc=True, format="mixed") \
-                if frame[col].dtype == object else pd.to_datetime(frame[col], errors="coerce", utc=True)
-            if parsed.notna().any():
-                times = [t.value if not pd.isna(t) else math.inf for t in parsed]
+            parsed = [_time_key(v) for v in frame[col].tolist()]
+            if any(math.isfinite(t) for t in parsed):
+                times = parsed
                 break
-    times = times or [0] * n
-    return sorted(range(n), key=lambda i: (times[i], key_name[i], i))
+    return sorted(range(n), key=lambda i: (times[i], names[i], i))
 
 
 def _format(value) -> str:

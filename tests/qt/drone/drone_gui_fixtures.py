@@ -71,3 +71,29 @@ def write_photos(folder: Path, n: int = 5):
     ds = PhotoDataset(DataSource(str(folder), "builtins.read_photos", {}), geo,
                       gpd.GeoSeries(fps, crs="EPSG:27700"), [], [])
     return PhotoLayer(ds, name="photos")
+
+
+def write_srt(path: Path, n: int = int(FPS * SECONDS), fps: int = FPS) -> Path:
+    """A DJI per-frame SRT for the numbered clip: frame i at i / fps on the ``track_xy`` line,
+    rel_alt 50 + 10 t m, nadir gimbal looking east, 24 mm equivalent."""
+    from gis_desk.core.crs import transform_xy
+
+    t = np.arange(n) / fps
+    x, y = track_xy(t)
+    lon, lat = (np.asarray(a) for a in transform_xy("EPSG:27700", "EPSG:4326", x, y))
+
+    def tc(ms: int) -> str:
+        h, rem = divmod(ms, 3_600_000)
+        m, rem = divmod(rem, 60_000)
+        s, ms = divmod(rem, 1000)
+        return f"{h:02d}:{m:02d}:{s:02d},{ms:03d}"
+
+    cues = []
+    for i in range(n):
+        t0, t1 = round(i * 1000 / fps), round((i + 1) * 1000 / fps)
+        cues.append(f"{i + 1}\n{tc(t0)} --> {tc(t1)}\n<font size=\"28\">FrameCnt: {i + 1}, DiffTime: {t1 - t0}ms\n"
+                    f"2024-05-01 10:00:00.000\n[iso: 100] [focal_len: 24.00] [latitude: {lat[i]:.7f}] "
+                    f"[longitude: {lon[i]:.7f}] [rel_alt: {50 + 10 * t[i]:.3f} abs_alt: {80 + 10 * t[i]:.3f}] "
+                    f"[gb_yaw: 90.0 gb_pitch: -90.0 gb_roll: 0.0] </font>\n\n")
+    path.write_text("".join(cues), encoding="utf-8")
+    return path
