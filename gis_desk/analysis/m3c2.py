@@ -46,7 +46,9 @@ class M3C2Params:
     registration_error: float = 0.0
     use_median: bool = False
     min_points: int = 5
-    normal_orientation: str | tuple = "up"  # 'up' | (vx, vy, vz) | ('towards', (x, y, z))
+    # 'up' | (vx, vy, vz) | ('towards', (x, y, z)) | ('away', (x, y, z))
+    # | 'away_from_barycentre' | 'towards_barycentre' (of the core points: CloudCompare's +/-Barycenter)
+    normal_orientation: str | tuple = "up"
 
     def validate(self) -> "M3C2Params":
         for name in ("normal_radius", "cylinder_radius", "max_depth"):
@@ -60,8 +62,8 @@ class M3C2Params:
         if int(self.min_points) < 1:
             raise ParameterError(f"M3C2 min_points must be at least 1, got {self.min_points!r}")
         try:
-            parse_orientation(self.normal_orientation)
-        except ValueError as exc:
+            parse_orientation(self.normal_orientation, barycentre=np.zeros(3))  # syntax only
+        except (ValueError, TypeError) as exc:
             raise ParameterError(str(exc)) from None
         return self
 
@@ -77,7 +79,7 @@ class M3C2Params:
         ori = known.get("normal_orientation")
         if isinstance(ori, list):
             known["normal_orientation"] = (
-                ("towards", tuple(ori[1])) if ori and ori[0] == "towards" else tuple(ori)
+                (ori[0], tuple(ori[1])) if ori and ori[0] in ("towards", "away") else tuple(ori)
             )
         return cls(**known)
 
@@ -406,11 +408,12 @@ def m3c2(
     cp_sorted = np.ascontiguousarray(cp[visit])
 
     if normals is None:
+        barycentre = cp.mean(axis=0)  # barycentre orientations: of the core points, as CloudCompare
         normals = np.empty((k, 3), np.float64)
         for a in range(0, k, _CHUNK):
             b = min(a + _CHUNK, k)
             normals[a:b], _ = grid_normals(g1, cp_sorted[a:b], params.normal_radius,
-                                           params.normal_orientation)
+                                           params.normal_orientation, barycentre)
             _check_cancel(feedback)
             _progress(feedback, 5 + 25 * b / max(k, 1))
     else:

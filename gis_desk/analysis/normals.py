@@ -11,7 +11,8 @@ exactly.  Everything runs in numba kernels, in parallel over query points.
 
 Normals follow py4dgeo / CloudCompare: the eigenvector of the smallest eigenvalue of the
 covariance of the points within ``radius`` of the query point, then flipped so that it agrees
-with an orientation (a direction, or "towards a point").
+with an orientation (a direction, towards or away from a point, or CloudCompare's
++/-barycentre of the cloud).
 """
 
 from __future__ import annotations
@@ -257,48 +258,64 @@ def _normals_kernel(pts, col_start, cell, nx, ny, query, radius, orient, towards
         out[t, 2] = nzv
 
 
-def parse_orientation(orientation) -> tuple[np.ndarray, bool]:
-    """('up' | (vx, vy, vz) | ('towards', (x, y, z))) -> (vector or point, is_point)."""
+# CloudCompare's "preferred orientation" choices that refer to a point of the cloud itself.
+BARYCENTRE_ORIENTATIONS = {"away_from_barycentre": "away", "towards_barycentre": "towards"}
+
+
+def parse_orientation(orientation, barycentre=None) -> tuple[np.ndarray, int]:
+    """Orientation -> (vector or point, mode): mode 0 = direction, 1 = towards point, -1 = away.
+
+    Accepted: 'up' (and '+x', '-z', ...), (vx, vy, vz), ('towards', (x, y, z)),
+    ('away', (x, y, z)), 'away_from_barycentre' / 'towards_barycentre' (CloudCompare's
+    +/-Barycenter; need ``barycentre``, the centroid of the cloud the normals come from).
+    """
     if isinstance(orientation, str):
-        key = orientation.strip().lower()
+        key = orientation.strip().lower().replace("barycenter", "barycentre")
+        if key in BARYCENTRE_ORIENTATIONS:
+            if barycentre is None:
+                raise ValueError(f"Normal orientation {orientation!r} needs the cloud's barycentre")
+            mode = 1 if BARYCENTRE_ORIENTATIONS[key] == "towards" else -1
+            return np.asarray(barycentre, dtype=np.float64).reshape(3), mode
         named = {
             "up": (0, 0, 1), "+z": (0, 0, 1), "down": (0, 0, -1), "-z": (0, 0, -1),
             "+x": (1, 0, 0), "-x": (-1, 0, 0), "+y": (0, 1, 0), "-y": (0, -1, 0),
         }
         if key not in named:
             raise ValueError(
-                f"Unknown normal orientation {orientation!r}: use 'up', a direction (vx, vy, vz) "
-                "or ('towards', (x, y, z))"
+                f"Unknown normal orientation {orientation!r}: use 'up', a direction (vx, vy, vz), "
+                "('towards', (x, y, z)), ('away', (x, y, z)) or 'away_from_barycentre'"
             )
-        return np.asarray(named[key], dtype=np.float64), False
+        return np.asarray(named[key], dtype=np.float64), 0
     seq = list(orientation)
-    if len(seq) == 2 and isinstance(seq[0], str) and seq[0].lower() == "towards":
+    if len(seq) == 2 and isinstance(seq[0], str) and seq[0].lower() in ("towards", "away"):
         point = np.asarray(seq[1], dtype=np.float64).reshape(-1)
         if point.shape != (3,) or not np.all(np.isfinite(point)):
-            raise ValueError(f"'towards' needs a point (x, y, z), got {seq[1]!r}")
-        return point, True
+            raise ValueError(f"'{seq[0]}' needs a point (x, y, z), got {seq[1]!r}")
+        return point, (1 if seq[0].lower() == "towards" else -1)
     vec = np.asarray(seq, dtype=np.float64).reshape(-1)
     if vec.shape != (3,) or not np.all(np.isfinite(vec)) or not np.any(vec):
         raise ValueError(f"Normal orientation must be a non-zero (vx, vy, vz), got {orientation!r}")
-    return vec / np.linalg.norm(vec), False
+    return vec / np.linalg.norm(vec), 0
 
 
 def grid_normals(
-    grid: ColumnGrid, query: np.ndarray, radius: float, orientation="up"
+    grid: ColumnGrid, query: np.ndarray, radius: float, orientation="up", barycentre=None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Normals at ``query`` (absolute coordinates) from the points of ``grid``.
 
     Returns (normals (k, 3) nan where undefined, neighbour counts (k,)).
     """
     q = np.ascontiguousarray(np.asarray(query, dtype=np.float64) - grid.origin)
-    orient, towards = parse_orientation(orientation)
-    if towards:
+    orient, mode = parse_orientation(orientation, barycentre)
+    if mode:
         orient = orient - grid.origin
     out = np.empty((len(q), 3), np.float64)
     counts = np.empty(len(q), np.int64)
     if len(q):
         _normals_kernel(grid.xyz, grid.col_start, grid.cell, grid.nx, grid.ny, q, float(radius),
-                        orient, towards, out, counts)
+                        orient, mode != 0, out, counts)
+        if mode < 0:  # away from the point: the opposite of towards it
+            np.negative(out, out=out)
     return out, counts
 
 
@@ -307,5 +324,6 @@ def estimate_normals(
 ) -> np.ndarray:
     """PCA normals of ``xyz`` at ``query`` (default: every point), oriented as asked."""
     grid = build_grid(xyz, max(radius, 1e-6))
-    normals, _ = grid_normals(grid, xyz if query is None else query, radius, orientation)
+    barycentre = np.asarray(xyz, dtype=np.float64).mean(axis=0) if len(xyz) else None
+    normals, _ = grid_normals(grid, xyz if query is None else query, radius, orientation, barycentre)
     return normals
