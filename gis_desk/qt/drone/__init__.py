@@ -84,6 +84,7 @@ class _DockKeys(QObject):
     def __init__(self, drone: "Drone") -> None:
         super().__init__()
         self.drone = drone
+        self._in_player = False
 
     def _handle(self, event, act: bool) -> bool:
         key, mods = event.key(), event.modifiers()
@@ -103,10 +104,18 @@ class _DockKeys(QObject):
         if plain and key in (Qt.Key.Key_Comma, Qt.Key.Key_Period):
             act and d.player.step(-1 if key == Qt.Key.Key_Comma else 1)
             return True
+        if plain and key in (Qt.Key.Key_Left, Qt.Key.Key_Right) and self._in_player:
+            act and d.player.step(-1 if key == Qt.Key.Key_Left else 1)
+            return True
         return False
 
     def eventFilter(self, watched, event) -> bool:
         etype = event.type()
+        if etype not in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress):
+            return False
+        # arrows step frames in the player only (the bookmarks table moves its selection with them)
+        player = self.drone.player
+        self._in_player = watched is player or player.isAncestorOf(watched)
         if etype == QEvent.Type.ShortcutOverride:
             if self._claims(watched) and self._handle(event, act=False):
                 event.accept()

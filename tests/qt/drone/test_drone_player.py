@@ -62,6 +62,12 @@ def test_keys_in_the_player(drone, footage, qtbot):
     qtbot.keyClick(player.view, Qt.Key.Key_Comma)
     wait_frame(qtbot, player, 9)
     assert read_frame_number(player.current_rgb) == 9
+    qtbot.keyClick(player.view, Qt.Key.Key_Right)
+    qtbot.keyClick(player.view, Qt.Key.Key_Right)
+    wait_frame(qtbot, player, 11)
+    qtbot.keyClick(player.slider, Qt.Key.Key_Left)  # the slider too: one frame, not its own step
+    wait_frame(qtbot, player, 10)
+    assert read_frame_number(player.current_rgb) == 10
     qtbot.keyClick(player.view, Qt.Key.Key_Space)
     assert player.playing
     qtbot.keyClick(player.view, Qt.Key.Key_Space)
@@ -74,12 +80,26 @@ def test_playback_reaches_the_end(drone, footage, qtbot):
     assert player.speed_box.currentText() == "4x"
     player.seek_index(50)
     wait_frame(qtbot, player, 50)
-    shown = []
-    player.frame_shown.connect(lambda i, t: shown.append(i))
+    shown, marker_x = [], []
+    player.frame_shown.connect(lambda i, t: (shown.append(i), marker_x.append(drone.overlay.position["x"])))
     player.play()
     qtbot.waitUntil(lambda: not player.playing and player.current_index == 74, timeout=5000)
     assert shown == sorted(shown) and shown[-1] == 74  # forward only, ending on the last frame
     assert read_frame_number(player.current_rgb) == 74
+    # the marker moved east along the track with the frames, to where the drone was at the end
+    assert len(marker_x) >= 3 and np.all(np.diff(marker_x) > 0)
+    assert marker_x[-1] == pytest.approx(float(track_xy(74 / FPS)[0]), abs=0.01)
+
+
+def test_playback_at_normal_speed_advances(drone, footage, qtbot):
+    player = drone.player
+    shown = []
+    player.frame_shown.connect(lambda i, t: shown.append(i))
+    player.play()
+    qtbot.waitUntil(lambda: player.current_index >= 10, timeout=5000)
+    player.pause()
+    assert not player.playing and shown == sorted(shown) and len(set(shown)) >= 2
+    assert read_frame_number(player.current_rgb) == player.current_index
 
 
 def test_marker_follows_position_at(drone, footage, qtbot):
