@@ -327,7 +327,7 @@ def bridge_site() -> Site:
     s.append(ellipsoid("tree crown", (58.8, 14.0, BANK_Z + 5.0), (3.0, 3.0, 2.5), 0.8, HIGH_VEG, "foliage"))
 
     # -- planted changes (local frame) ---------------------------------------------------------
-    spall = dict(u0=16.3, u1=17.8, z0=21.6, z1=22.8, depth=0.030)
+    spall = dict(u0=16.2, u1=17.8, z0=21.4, z1=22.9, depth=0.030)
 
     def apply_spall(pts, names):
         m = (names == "pier 1 upstream") & (pts[:, 0] > spall["u0"]) & (pts[:, 0] < spall["u1"]) \
@@ -350,7 +350,7 @@ def bridge_site() -> Site:
 
     changes = [
         Change("pier1_spalling", "spalling", "pier 1", apply_spall, {
-            "description": "30 mm loss of masonry over a 1.5 x 1.2 m patch of the upstream face of pier 1",
+            "description": "30 mm loss of masonry over a 1.6 x 1.5 m patch of the upstream face of pier 1",
             "magnitude_m": -spall["depth"], "direction": "into the pier (against the face's outward normal)",
             "region_local": rect(spall["u0"], spall["u1"], -0.6, -0.4), "z_range": [spall["z0"], spall["z1"]],
             "face_area_m2": (spall["u1"] - spall["u0"]) * (spall["z1"] - spall["z0"]),
