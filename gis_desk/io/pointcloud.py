@@ -21,9 +21,11 @@ that are not dimensions of the chosen point format as extra bytes, the CRS as a 
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
+import struct
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -142,12 +144,18 @@ def _las_crs(header, path: Path):
     if crs is not None:
         names = {type(v).__name__ for v in list(header.vlrs) + list(getattr(header, "evlrs", None) or [])}
         return crs, ("WKT VLR" if "WktCoordinateSystemVlr" in names else "GeoTIFF keys")
-    crs = _crs_from_user_geokeys(header, path)
-    return (crs, "GeoTIFF keys (user-defined)") if crs is not None else (None, None)
+    if _has_user_defined_geokeys(header):
+        return None, "user-defined GeoTIFF keys"
+    return None, None
 
 
-def _crs_from_user_geokeys(header, path: Path):
-    return None
+def _has_user_defined_geokeys(header) -> bool:
+    """True when the GeoTIFF keys describe a projection by parameters (code 32767) rather than
+    an EPSG code: laspy/pyproj cannot turn those into a CRS."""
+    for vlr in header.vlrs:
+        if type(vlr).__name__ == "GeoKeyDirectoryVlr":
+            return any(k.id in (2048, 3072, 3074) and k.value_offset == 32767 for k in vlr.geo_keys)
+    return False
 
 
 def _read_las(path: Path, crs: Any, feedback=None) -> PointCloudDataset:
@@ -164,6 +172,11 @@ def _read_las(path: Path, crs: Any, feedback=None) -> PointCloudDataset:
         total = int(header.point_count)
         is_laz = is_laz or header.are_points_compressed
         file_crs, crs_source = _las_crs(header, path)
+        if file_crs is None and crs is None and crs_source == "user-defined GeoTIFF keys":
+            raise MissingCrsError("The point cloud's GeoTIFF keys describe a user-defined projection "
+                                  "(no EPSG code) that GIS Desk cannot read", path=path,
+                                  hint="give the CRS when opening it (the EPSG code of the survey's "
+                                       "projection): the GUI asks, the CLI takes --crs")
         used_crs, crs_options = _resolve_crs(file_crs, crs, path)
         if total == 0:
             raise _empty_error(path, "LAS file")
@@ -207,7 +220,7 @@ def _read_las(path: Path, crs: Any, feedback=None) -> PointCloudDataset:
         metadata = {
             "las_version": version, "point_format": int(header.point_format.id),
             "header_point_count": total, "scales": [float(v) for v in scales],
-            "offsets": [float(v) for v in offsets], "crs_source": crs_source or "user",
+            "offsets": [float(v) for v in offsets], "crs_source": crs_source if file_crs is not None else "user",
             "generating_software": str(getattr(header, "generating_software", "") or "").strip("\x00 "),
             "system_identifier": str(getattr(header, "system_identifier", "") or "").strip("\x00 "),
             "extra_bytes": list(header.point_format.extra_dimension_names),
@@ -218,18 +231,98 @@ def _read_las(path: Path, crs: Any, feedback=None) -> PointCloudDataset:
 
 
 def _decodable_points(path: Path, total: int) -> int:
-    """How many points of a damaged LAZ decode with the sequential decoder (which, unlike the
-    parallel one, does not need the chunk table at the end of the file)."""
-    import laspy
+    """How many points of a damaged LAZ still decode.
 
-    done = 0
+    A LAZ file ends with its chunk table, and lazrs reads that table before decoding anything,
+    so a file cut short decodes nothing through laspy.  Fixed-size chunks decode in order
+    without the table's byte counts, so the file is read through a view that points the table
+    offset at a stand-in table appended after the surviving bytes, then decoded sequentially
+    until the data runs out (in steps of ``_PROBE_STEP`` points)."""
+    import laspy
+    import lazrs
+
     try:
-        with laspy.open(path, laz_backend=_laz_backend(parallel=False)) as reader:
-            for chunk in reader.chunk_iterator(50_000):
-                done += len(chunk)
-    except Exception:
-        pass
+        with laspy.open(path) as reader:
+            header = reader.header
+            offset = int(header.offset_to_point_data)
+            record = header.vlrs.get("LasZipVlr")[0].record_data_bytes()
+        vlr = lazrs.LazVlr(record)
+        if vlr.uses_variable_size_chunks():
+            return 0  # chunk sizes live only in the lost table
+        table = io.BytesIO()
+        n_chunks = -(-total // vlr.chunk_size())
+        lazrs.write_chunk_table(table, [(vlr.chunk_size(), 1)] * n_chunks, vlr)
+        with open(path, "rb") as fh:
+            stream = _PatchedLaz(fh, offset, table.getvalue())
+            stream.seek(offset)
+            decoder = lazrs.LasZipDecompressor(stream, record)
+            out = bytearray(header.point_format.size * _PROBE_STEP)
+            done = 0
+            while done < total:
+                if total - done < _PROBE_STEP:
+                    out = bytearray(header.point_format.size * (total - done))
+                try:
+                    decoder.decompress_many(out)
+                except Exception:
+                    break
+                done += len(out) // header.point_format.size
+    except Exception:  # the probe is best effort: the error message still says the file is damaged
+        return 0
     return min(done, total)
+
+
+_PROBE_STEP = 1000
+
+
+class _PatchedLaz(io.RawIOBase):
+    """A read-only view of a LAZ file whose chunk-table offset (the first 8 bytes of the point
+    data) points at ``table``, served after the file's real bytes."""
+
+    def __init__(self, fh, offset: int, table: bytes) -> None:
+        super().__init__()
+        self._fh, self._offset, self._table = fh, offset, table
+        self._size = os.fstat(fh.fileno()).st_size
+        self._pos = 0
+        self._patch = struct.pack("<q", self._size)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        end = self._size + len(self._table)
+        self._pos = pos if whence == 0 else (self._pos + pos if whence == 1 else end + pos)
+        return self._pos
+
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer).cast("B")
+        want, filled = len(view), 0
+        while filled < want:
+            pos = self._pos
+            if pos < self._size:
+                self._fh.seek(pos)
+                got = self._fh.readinto(view[filled:filled + min(want - filled, self._size - pos)])
+                if not got:
+                    break
+                # the table offset itself, wherever the read covers it
+                lo, hi = max(pos, self._offset), min(pos + got, self._offset + 8)
+                if lo < hi:
+                    view[filled + lo - pos:filled + hi - pos] = self._patch[lo - self._offset:hi - self._offset]
+            else:
+                j = pos - self._size
+                chunk = self._table[j:j + want - filled]
+                if not chunk:
+                    break
+                got = len(chunk)
+                view[filled:filled + got] = chunk
+            filled += got
+            self._pos += got
+        return filled
 
 
 def _truncated(path: Path, done: int, total: int, is_laz: bool, exc) -> CorruptFileError:
