@@ -278,7 +278,7 @@ class Drone:
     def _player_layer_changed(self, layer) -> None:
         self.bookmarks.set_layer(layer)
         self.overlay.clear()
-        if layer is not None and self.player.decoder is None:  # telemetry only: mark the start
+        if layer is not None and self.player.decoder is None:  # nothing to play: mark the start
             self._frame_shown(0, 0.0)
 
     def _layer_inserted(self, index: int, layer) -> None:
@@ -312,8 +312,8 @@ class Drone:
             return None
 
     def _aspect(self) -> float:
-        d = self.player.decoder
-        return d.reader.width / d.reader.height if d is not None else 16 / 9
+        r = getattr(self.player.decoder, "reader", None)
+        return r.width / r.height if r is not None else 16 / 9
 
     # -- terrain under the footprint ---------------------------------------------------------------
     def terrain_layer(self):

@@ -1,4 +1,5 @@
-"""Video frames decoded off the GUI thread and handed to Qt as images.
+"""Video frames decoded off the GUI thread and handed to Qt as images (and a picture-less
+timeline for footage whose video is absent).
 
 A ``FrameDecoder`` owns one ``VideoReader`` and one Python thread (not QThreadPool, see
 ``gis_desk.qt.workers``).  ``request(index)`` replaces whatever was asked before (latest wins):
@@ -9,6 +10,7 @@ through ``frame_ready(index, QImage, rgb ndarray)``, queued to the GUI thread by
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 
@@ -56,6 +58,13 @@ class FrameDecoder(QObject):
     def frame_count(self) -> int:
         return self.reader.frame_count
 
+    @property
+    def duration_s(self) -> float:
+        return self.reader.duration_s
+
+    def index_at_time(self, t: float) -> int:
+        return self.reader.index_at_time(t)
+
     def request(self, index: int) -> None:
         """Decode frame ``index`` (clamped into the video) next, dropping an older request."""
         index = min(max(int(index), 0), self.reader.frame_count - 1)
@@ -101,3 +110,46 @@ class FrameDecoder(QObject):
             self._cond.notify()
         self._thread.join(timeout=5.0)
         self.reader.close()
+
+
+class TimelineClock(QObject):
+    """Stands in for a ``FrameDecoder`` when footage has no playable video (telemetry only, or
+    the video is missing): a timeline of virtual frames at the telemetry's own rate, so the
+    marker and footprint can still be played, stepped, sought and bookmarked.  ``request``
+    answers at once with no picture (``frame_ready(index, None, None)``)."""
+
+    frame_ready = Signal(int, object, object)
+    failed = Signal(object)
+    reader = None
+    idle = True
+    last_ms = 0.0
+
+    def __init__(self, duration_s: float, fps: float, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.fps = float(fps)
+        self.frame_count = max(1, int(math.floor(max(0.0, duration_s) * self.fps + 1e-6)) + 1)
+
+    @classmethod
+    def for_telemetry(cls, time_s, offset_s: float = 0.0) -> "TimelineClock":
+        """Video time 0 to the last fix (telemetry time + offset), at the fixes' median rate
+        (1 to 60 per second; 10 when the times say nothing)."""
+        t = np.asarray(time_s, float)
+        t = t[np.isfinite(t)]
+        steps = np.diff(np.unique(t)) if t.size > 1 else np.array([])
+        fps = 1.0 / float(np.median(steps)) if steps.size else 10.0
+        fps = min(max(fps, 1.0), 60.0)
+        end = float(t.max()) + float(offset_s) if t.size else 0.0
+        return cls(end, fps)
+
+    @property
+    def duration_s(self) -> float:
+        return self.frame_count / self.fps
+
+    def index_at_time(self, t: float) -> int:
+        return int(min(max(math.floor(float(t) * self.fps + 1e-6), 0), self.frame_count - 1))
+
+    def request(self, index: int) -> None:
+        self.frame_ready.emit(min(max(int(index), 0), self.frame_count - 1), None, None)
+
+    def close(self) -> None:
+        pass

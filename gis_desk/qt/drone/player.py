@@ -192,34 +192,48 @@ class VideoPlayer(QWidget):
         self.offset_box.blockSignals(False)
         video = getattr(layer, "video_path", None)
         self.title.setText(f"<b>{layer.name}</b>" + (f" — {_name(video)}" if video else ""))
-        if not video:
-            self.view.placeholder = "This footage layer has no video file (telemetry only)"
-            self._enable(False)
-            self.offset_box.setEnabled(True)
-            self.layer_changed.emit(layer)
-            return
         from gis_desk.qt.drone.decoder import FrameDecoder
 
-        try:
-            self.decoder = FrameDecoder(video)  # no Qt parent: closed by us, never deleted under its thread
-        except Exception as exc:  # noqa: BLE001 - shown to the user, the player stays empty
-            self.view.placeholder = f"The video cannot be played:\n{getattr(exc, 'message', exc)}"
+        decoder, why = None, "No video for this footage: telemetry only (play moves the marker)"
+        if video:
+            try:
+                decoder = FrameDecoder(video)  # no Qt parent: closed by us, never deleted under its thread
+            except Exception as exc:  # noqa: BLE001 - shown to the user; the track still plays
+                why = f"The video cannot be played:\n{getattr(exc, 'message', exc)}"
+                self.error.emit(exc)
+        if decoder is None:
+            decoder = self._timeline(layer)
+            self.view.placeholder = why
             self.view.update()
-            self._enable(False)
-            self.error.emit(exc)
-            self.layer_changed.emit(layer)
-            return
+        self.decoder = decoder
         self.decoder.frame_ready.connect(self._on_frame)
         self.decoder.failed.connect(self._on_failed)
-        self.slider.blockSignals(True)
-        self.slider.setRange(0, self.decoder.frame_count - 1)
-        self.slider.setValue(0)
-        self.slider.blockSignals(False)
+        self._set_range()
         r = self.decoder.reader
-        self.status.setText(f"{r.width}x{r.height}, {r.fps:g} fps")
+        self.status.setText(f"{r.width}x{r.height}, {r.fps:g} fps" if r is not None
+                            else f"track only, {self.decoder.fps:g} fixes/s")
         self._enable(True)
         self.layer_changed.emit(layer)
         self.seek_index(0)
+
+    @staticmethod
+    def _timeline(layer):
+        from gis_desk.qt.drone.decoder import TimelineClock
+
+        telemetry = getattr(getattr(layer, "dataset", None), "telemetry", None)
+        times = getattr(telemetry, "time_s", None)
+        return TimelineClock.for_telemetry(times if times is not None else [],
+                                           float(getattr(layer, "sync_offset_s", 0.0) or 0.0))
+
+    def _set_range(self) -> None:
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, self.decoder.frame_count - 1)
+        self.slider.blockSignals(False)
+
+    @property
+    def has_video(self) -> bool:
+        """A video is playing (not just the track's timeline)."""
+        return self.decoder is not None and self.decoder.reader is not None
 
     def _close_decoder(self) -> None:
         if self.decoder is not None:
@@ -246,7 +260,7 @@ class VideoPlayer(QWidget):
         """Show the frame on screen at ``video_time_s`` seconds."""
         if self.decoder is None:
             return
-        self.seek_index(self.decoder.reader.index_at_time(video_time_s))
+        self.seek_index(self.decoder.index_at_time(video_time_s))
 
     def step(self, frames: int) -> None:
         """Pause and move ``frames`` frames (negative: back) from the frame asked for last."""
@@ -315,7 +329,7 @@ class VideoPlayer(QWidget):
         self.slider.setValue(index)
         self.slider.blockSignals(False)
         t = index / self.fps
-        self.time_label.setText(f"{format_time(t)} / {format_time(self.decoder.reader.duration_s)}")
+        self.time_label.setText(f"{format_time(t)} / {format_time(self.decoder.duration_s)}")
         self.frame_shown.emit(index, t)
 
     def _on_failed(self, exc) -> None:
@@ -328,6 +342,10 @@ class VideoPlayer(QWidget):
     def _offset_edited(self, value: float) -> None:
         if self.layer is not None:
             self.layer.sync_offset_s = float(value)
+            if self.decoder is not None and not self.has_video:  # the track's timeline moved
+                clock = self._timeline(self.layer)
+                self.decoder.frame_count = clock.frame_count
+                self._set_range()
             if self.current_index >= 0:  # the map position of the frame on screen moved
                 self.frame_shown.emit(self.current_index, self.current_time)
 

@@ -143,7 +143,7 @@ def test_sync_offset_moves_the_marker(drone, footage, qtbot):
     other = make_footage_layer(None)
     other.sync_offset_s = -2.5
     drone.set_footage(other)  # telemetry only: no video, the box shows that layer's offset
-    assert player.offset_box.value() == -2.5 and player.decoder is None
+    assert player.offset_box.value() == -2.5 and not player.has_video
     drone.set_footage(footage)
     wait_frame(qtbot, player, 0)
     assert player.offset_box.value() == 1.0
@@ -180,7 +180,7 @@ def test_missing_video_is_reported_not_raised(drone, tmp_path, qtbot):
     layer = make_footage_layer(tmp_path / "gone.mp4")
     drone.window.session.add_layers([layer])
     drone.set_footage(layer)
-    assert drone.player.decoder is None
+    assert not drone.player.has_video
     assert "cannot be played" in drone.player.view.placeholder
     assert any("gone.mp4" in line for line in drone.window.message_log.lines()) \
         if hasattr(drone.window.message_log, "lines") else True

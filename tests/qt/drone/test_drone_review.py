@@ -251,3 +251,50 @@ def test_odm_dialog_lists_found_and_missing(drone, tmp_path, qtbot):
     dialog.inspect(empty)
     assert not dialog.buttons.button(dialog.buttons.StandardButton.Ok).isEnabled()
     dialog.close()
+
+
+def test_track_without_video_still_plays_the_marker(drone, qtbot):
+    w, player = drone.window, drone.player
+    layer = make_footage_layer(None)  # 75 fixes at 25 per second, no video
+    w.session.add_layers([layer])
+    drone.set_footage(layer)
+    w.canvas.zoom_to_layer(layer)
+    assert not player.has_video and player.decoder.frame_count == 75 and player.decoder.fps == pytest.approx(25)
+    assert "telemetry only" in player.view.placeholder and player.play_button.isEnabled()
+    assert drone.overlay.position["x"] == pytest.approx(float(track_xy(0)[0]), abs=0.01)
+    # click the track: the marker jumps there
+    x, y = track_xy(1.6)
+    px, py = w.canvas.viewport.world_to_pixel(float(x), float(y))
+    t = drone.seek_tool.click_at(QPointF(float(px), float(py)))
+    assert t == pytest.approx(1.6, abs=0.05)
+    assert player.current_index == int(round(t * FPS))
+    assert drone.overlay.position["x"] == pytest.approx(float(track_xy(player.current_index / FPS)[0]), abs=0.01)
+    player.step(1)
+    assert player.current_index == int(round(t * FPS)) + 1
+    # playing moves the marker on to the end of the track
+    player.set_speed(4.0)
+    player.play()
+    qtbot.waitUntil(lambda: not player.playing, timeout=5000)
+    assert player.current_index == 74
+    assert drone.overlay.position["x"] == pytest.approx(float(track_xy(74 / FPS)[0]), abs=0.01)
+    # a bookmark without a picture still records where the drone was; a snapshot needs a picture
+    mark = drone.add_bookmark("end of the run")
+    assert (mark.x, mark.y) == pytest.approx(tuple(float(v) for v in track_xy(74 / FPS)), abs=0.05)
+    assert drone.export_snapshot("/nonexistent/never.png") is None
+
+
+def test_real_dji_srt_without_video(drone, real_data, qtbot):
+    path = real_data / "dji_srt" / "telemetry-studio" / "DJI_20250723102139_0001_D.SRT"
+    if not path.exists():
+        pytest.skip(f"real DJI SRT not present: {path}")
+    task = drone.add_footage([path])
+    assert task is not None
+    qtbot.waitUntil(lambda: drone.player.layer is not None, timeout=10000)
+    layer, player = drone.player.layer, drone.player
+    assert layer.kind == "footage" and len(layer.dataset.telemetry) == 93 and not player.has_video
+    assert drone.player_dock.isVisible()
+    player.seek_time(1.5)
+    expected = layer.position_at(player.current_time)
+    assert drone.overlay.position["lat"] == pytest.approx(expected["lat"])
+    assert drone.overlay.position["lon"] == pytest.approx(expected["lon"])
+    drone.window.canvas.grab()  # the overlay paints a track far from the project CRS's area
