@@ -15,7 +15,7 @@ E0, N0 = 451_200.0, 207_600.0
 BACKGROUND = (38, 41, 46)
 
 
-def _plate(tmp_path, name="plate.laz", *, rgb=(230, 20, 20), change=None, side=4.0, n=60):
+def _plate(tmp_path, name="plate.laz", *, rgb=(230, 20, 20), change=None, side=4.0, n=160):
     """A flat ``side`` m plate of n x n points at BNG coordinates, 8-bit colour ``rgb`` stored in
     LAS 16-bit fields; ``change`` (v_west, v_east) adds an m3c2_distance attribute."""
     from gis_desk.core.pointcloud import PointCloud
@@ -46,8 +46,10 @@ def _gl_dock(main_window, qtbot):
     if not ok:
         pytest.skip(f"no OpenGL 3.3 here ({info}); the GL tests need a display: run under xvfb-run")
     dock = _install(main_window)
-    main_window.docks["view3d"].show()
-    main_window.resizeDocks([main_window.docks["view3d"]], [500], Qt.Orientation.Horizontal)
+    qdock = main_window.docks["view3d"]
+    qdock.setFloating(True)  # a known size, whatever the docks around it
+    qdock.resize(640, 480)
+    qdock.show()
     qtbot.waitExposed(dock)
     assert dock.view is not None
     return dock
@@ -200,3 +202,48 @@ def test_click_shows_point_values_in_dock_and_identify_panel(main_window, tmp_pa
     assert panel.results and panel.results[0].layer is layer
     assert panel.value_of("m3c2_distance") is not None and panel.value_of("epoch") == "Epoch 2 (2025-03)"
     assert panel.value_of("classification") == "2"
+
+
+@pytest.mark.gl
+def test_real_lidar_draws_and_picks_real_points(main_window, qtbot, real_data):
+    """autzen_trim.laz (110 000 real airborne lidar points, Oregon): drawn in its RGB, the
+    classification legend lists the classes in the file, a click returns one of its points."""
+    from gis_desk.io.pointcloud import read_pointcloud
+
+    path = real_data / "pointclouds" / "pdal" / "laz" / "autzen_trim.laz"
+    if not path.exists():
+        pytest.skip(f"{path} not in the shared real data")
+    dock = _gl_dock(main_window, qtbot)
+    [dataset] = read_pointcloud(path, crs="EPSG:2992")  # the file carries no CRS
+    layer = main_window.session.layer_for(dataset)
+    main_window.session.add_layers([layer])
+    _wait_synced(qtbot, dock)
+    view = dock.view
+    image = view.grab_snapshot()
+    from PySide6.QtGui import QImage
+
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    pixels = np.frombuffer(rgb.constBits(), np.uint8, rgb.bytesPerLine() * rgb.height())
+    pixels = pixels.reshape(rgb.height(), rgb.bytesPerLine())[:, :rgb.width() * 3].reshape(rgb.height(), -1, 3)
+    drawn = (np.abs(pixels.astype(int) - BACKGROUND).sum(axis=2) > 30)
+    assert drawn.mean() > 0.05  # the strip (1.2 km x 0.6 km, trees and a bridge) is in view
+    colours = pixels[drawn].astype(float)
+    assert colours.std(axis=0).mean() > 10  # real colours (grass, paths, trees), not one grey
+    assert colours[:, 1].mean() > colours[:, 2].mean()  # green over blue: vegetation and fields
+
+    dock.set_colour_by("classification")
+    codes = {int(e.label.split()[0]) for e in view.legend.entries}
+    assert codes == set(np.unique(dataset.cloud.attributes["classification"]).tolist())
+
+    # click the point drawn nearest the centre of the view
+    cloud = dataset.cloud
+    px, depth = view.camera.project(cloud.xyz - view.scene.origin)
+    centre = np.array([view.width() / 2, view.height() / 2])
+    i = int(np.argmin(np.hypot(*(px - centre).T) + 1e3 * (np.abs(depth) > 1)))
+    with qtbot.waitSignal(view.point_picked, timeout=3000):
+        qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=QPointF(*px[i]).toPoint())
+    hit = dock.last_pick
+    k = hit["index"]
+    assert np.allclose([hit["x"], hit["y"], hit["z"]], cloud.xyz[k], atol=1e-6)
+    assert np.hypot(*(px[k] - px[i])) <= 6  # within the pick tolerance of the click
+    assert hit["classification"] == int(cloud.attributes["classification"][k])
