@@ -298,3 +298,34 @@ def test_real_dji_srt_without_video(drone, real_data, qtbot):
     assert drone.overlay.position["lat"] == pytest.approx(expected["lat"])
     assert drone.overlay.position["lon"] == pytest.approx(expected["lon"])
     drone.window.canvas.grab()  # the overlay paints a track far from the project CRS's area
+
+
+def test_real_drone_photos_open_from_the_map_in_flight_order(drone, real_data, qtbot):
+    folder = real_data / "drone_photos" / "brighton_beach"
+    if not folder.exists():
+        pytest.skip(f"real drone photos not present: {folder}")
+    w = drone.window
+    drone.add_photos(folder)
+    qtbot.waitUntil(lambda: any(getattr(lyr, "kind", "") == "photos" for lyr in w.session.project.layers),
+                    timeout=20000)
+    [layer] = [lyr for lyr in w.session.project.layers if lyr.kind == "photos"]
+    w.canvas.zoom_to_layer(layer)
+    # the middle of DJI_0020's footprint, in the project CRS
+    from gis_desk.core.crs import transform_xy
+
+    row = int(np.flatnonzero(layer.dataset.frame["name"] == "DJI_0020.JPG")[0])
+    c = layer.dataset.footprints.iloc[row].centroid
+    cam = layer.dataset.frame.geometry.iloc[row]
+    # a point between the camera and the footprint centre, nearer this camera than any other
+    fx, fy = 0.7 * cam.x + 0.3 * c.x, 0.7 * cam.y + 0.3 * c.y
+    x, y = (float(np.asarray(v).ravel()[0]) for v in transform_xy(layer.crs, w.session.project.crs, [fx], [fy]))
+    best = drone.photo_at_map(x, y, w.canvas.viewport.pixel_size)
+    assert best is not None and drone.photo_viewer.current_row == row
+    viewer = drone.photo_viewer
+    assert viewer.image.has_image() and viewer.image._item.pixmap().width() == 4000
+    assert "DJI_0020.JPG" in viewer.caption.text() and "photo 3 of 6" in viewer.caption.text()
+    viewer.next()
+    assert layer.dataset.frame["name"].iloc[viewer.current_row] == "DJI_0021.JPG"  # taken 7 s later
+    viewer.previous()
+    viewer.previous()
+    assert layer.dataset.frame["name"].iloc[viewer.current_row] == "DJI_0019.JPG"
