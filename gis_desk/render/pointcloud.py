@@ -187,7 +187,9 @@ def point_colours(layer_or_cloud, style: PointCloudStyle, index=None, *, xyz: np
     lo, hi = value_range(layer_or_cloud, style)
     lut = ramp_lut(style.ramp)
     v = np.asarray(values, dtype=np.float64)
-    scaled = (v - lo) * (255.0 / (hi - lo))
+    # 256 equal bins over [lo, hi]: hi itself falls in the last one, whatever the rounding
+    scaled = (v - lo) / (hi - lo)
+    scaled *= 256.0
     bad = ~np.isfinite(scaled)
     np.clip(scaled, 0, 255, out=scaled)
     if bad.any():
