@@ -210,15 +210,17 @@ class Drone:
         w.menus["Drone"] = menu
         actions: dict[str, QAction] = {}
 
-        def add(key, text, slot, shortcut=None, tip="", hint=None, checkable=False):
+        def add(key, text, slot, shortcut=None, tip="", hint=None, checkable=False, on_toggle=True):
             action = QAction(text + (f"\t{hint}" if hint else ""), w)
             if shortcut:
                 action.setShortcut(QKeySequence(shortcut))
             action.setStatusTip(tip)
             action.setToolTip(tip)
             action.setCheckable(checkable)
-            if checkable:
+            if checkable and on_toggle:
                 action.toggled.connect(slot)
+            elif checkable:  # a user's click only, not the group un-checking it
+                action.triggered.connect(slot)
             else:
                 action.triggered.connect(lambda _checked=False, s=slot: s())
             w.addAction(action)
@@ -247,14 +249,54 @@ class Drone:
         add("follow", "F&ollow the drone", self.set_follow, checkable=True,
             tip="Keep the drone's position in view during playback")
         menu.addSeparator()
-        add("seek_tool", "&Seek on the track", lambda on: self._set_tool("seek", on), checkable=True,
+        add("seek_tool", "&Seek on the track", lambda on: self._set_tool("seek", on), checkable=True, on_toggle=False,
             tip="Click the flight track to jump the video to that moment")
-        add("photo_tool", "Open p&hoto on the map", lambda on: self._set_tool("photo", on), checkable=True,
+        add("photo_tool", "Open p&hoto on the map", lambda on: self._set_tool("photo", on), checkable=True, on_toggle=False,
             tip="Click a photo's camera point or footprint to open it")
         menu.addSeparator()
         add("summary", "Flight s&ummary…", self.flight_summary,
             tip="Duration, distance, height and range of the current footage, with the 120 m check")
+        self._join_map_tools(actions)
+        self.toolbar = self._toolbar(actions)
         return actions
+
+    def _join_map_tools(self, actions: dict[str, QAction]) -> None:
+        """Put the seek/photo tools in the window's exclusive map-tool group, so choosing Pan or
+        Identify un-checks them and the window checks them when the canvas switches to them."""
+        window_actions = getattr(self.window, "actions_", None)
+        group = getattr(window_actions, "tools", None)
+        tool_actions = getattr(window_actions, "tool_actions", None)
+        if group is None or tool_actions is None:
+            return
+        for key, tool in (("seek_tool", "seek"), ("photo_tool", "photo")):
+            group.addAction(actions[key])
+            tool_actions[tool] = actions[key]
+
+    def _toolbar(self, actions: dict[str, QAction]):
+        from PySide6.QtCore import QSize
+        from PySide6.QtWidgets import QStyle, QToolBar
+
+        w = self.window
+        style = w.style()
+        icons = {"footage": QStyle.StandardPixmap.SP_DialogOpenButton,
+                 "player": QStyle.StandardPixmap.SP_MediaPlay,
+                 "seek_tool": QStyle.StandardPixmap.SP_MediaSeekForward,
+                 "photo_tool": QStyle.StandardPixmap.SP_FileDialogContentsView,
+                 "bookmark": QStyle.StandardPixmap.SP_DialogYesButton,
+                 "snapshot": QStyle.StandardPixmap.SP_DialogSaveButton}
+        bar = QToolBar("Drone", w)
+        bar.setObjectName("drone_toolbar")
+        bar.setIconSize(QSize(22, 22))
+        for key, pixmap in icons.items():
+            action = actions[key]
+            if action.icon().isNull():
+                action.setIcon(style.standardIcon(pixmap))
+            bar.addAction(action)
+        w.addToolBar(bar)
+        menu = getattr(w, "toolbars_menu", None)
+        if menu is not None:
+            menu.addAction(bar.toggleViewAction())
+        return bar
 
     def _report(self, exc: BaseException, context: str) -> None:
         if isinstance(exc, GisDeskError):

@@ -198,3 +198,20 @@ def test_install_is_idempotent(drone):
     w = drone.window
     assert install_drone(w) is drone
     assert [m for m in w.menuBar().actions() if m.text().replace("&", "") == "Drone"].__len__() == 1
+
+
+def test_map_tools_share_the_window_tool_group(drone):
+    w = drone.window
+    seek, photo = drone.actions["seek_tool"], drone.actions["photo_tool"]
+    assert w.findChild(type(drone.toolbar), "drone_toolbar") is drone.toolbar
+    assert seek in drone.toolbar.actions() and photo in drone.toolbar.actions()
+    seek.trigger()
+    assert w.canvas.tool_name == "seek" and seek.isChecked() and not w.actions_.pan.isChecked()
+    photo.trigger()
+    assert w.canvas.tool_name == "photo" and photo.isChecked() and not seek.isChecked()
+    w.actions_.identify.trigger()
+    assert w.canvas.tool_name == "identify" and not photo.isChecked()
+    w.canvas.set_tool("seek")
+    assert seek.isChecked() and not w.actions_.identify.isChecked()
+    w.actions_.pan.trigger()
+    assert w.canvas.tool_name == "pan" and not seek.isChecked()
