@@ -264,7 +264,11 @@ class LodIndex:
         else:
             before = cum_expected[full - 1] if full > 0 else 0.0
             share = (budget - before) / expected[full] if expected[full] > 0 else 0.0
-            take = self.cum[tiles, full] + np.floor(counts[:, full] * min(share, 1.0)).astype(np.int64)
+            # the partial level shared out by error diffusion over the tiles (a per-tile floor
+            # would give nothing when tiles hold about one point of that level each)
+            wanted = np.floor(np.cumsum(counts[:, full] * min(share, 1.0)))
+            extra = np.diff(wanted, prepend=0.0).astype(np.int64)
+            take = self.cum[tiles, full] + np.minimum(extra, counts[:, full])
         starts = self.tile_start[tiles]
         idx = _ranges(starts, take)
         idx = self.order[idx].astype(np.int64, copy=False)
