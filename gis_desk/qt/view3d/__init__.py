@@ -34,7 +34,7 @@ def install_view3d(window):
         if dock is not None:
             dock.show()
 
-    content = View3DDock(window.session, window, identify=show_identify)
+    content = View3DDock(window.session, window, identify=show_identify, tasks=getattr(window, "tasks", None))
     dock = window._dock(DOCK_KEY, "3D View", content, "right", SHORTCUT)
     toggle = dock.toggleViewAction()
     toggle.setText("&3D View")

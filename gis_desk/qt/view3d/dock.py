@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout
 from gis_desk.core.pointcloud import PointCloudLayer, PointCloudStyle, is_change_field
 from gis_desk.errors import DataError
 from gis_desk.qt.view3d.panel import View3DPanel
+from gis_desk.qt.view3d.scene import prepare_points, scene_origin
 from gis_desk.render.pointcloud import (colour_legend, mode_of, point_colours, pointcloud_legend, style_for_field,
                                         value_range)
 
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 LAYER_STYLE = ""  # combo data: colour each layer by its own style
 _BASE_FIELDS = ("elevation", "rgb", "classification", "intensity")
 _HIDDEN_FIELDS = {"red", "green", "blue"}  # shown together as 'rgb'
+BACKGROUND_POINTS = 1_500_000  # clouds this big are shuffled and coloured on a worker thread
 
 
 def _field_label(name: str) -> str:
@@ -53,10 +55,13 @@ class _Relay(QObject):
 class View3DDock(QWidget):
     """Controls, the 3D panel and the pick readout; ``sync()`` reconciles with the project."""
 
-    def __init__(self, session, parent=None, *, identify=None) -> None:
+    def __init__(self, session, parent=None, *, identify=None, tasks=None) -> None:
         super().__init__(parent)
         self.session = session
         self.identify = identify  # callable(list[IdentifyResult]) or None
+        self.tasks = tasks  # a TaskManager: big clouds are prepared there, the GUI stays live
+        self.background_points = BACKGROUND_POINTS
+        self._pending: dict[str, int] = {}  # layer id -> id(dataset) being prepared
         self.panel = View3DPanel(self)
         self.view = self.panel.view
         self.colour_by = QComboBox()
@@ -188,6 +193,9 @@ class View3DDock(QWidget):
             transform = la.transform
             if state is None or state[0] != id(la.dataset):
                 cloud = la.cloud
+                if self.tasks is not None and len(cloud) >= self.background_points:
+                    self._prepare_in_background(la, override, colour_key)
+                    continue
                 self.view.set_layer(la.id, cloud.xyz, self._colours(la, override), name=self._name(la),
                                     attributes=cloud.attributes, transform=transform)
             else:
@@ -199,6 +207,52 @@ class View3DDock(QWidget):
                 self.view.scene.layers[la.id].name = self._name(la)
             self._state[la.id] = (id(la.dataset), colour_key, transform.tobytes())
         self._update_legend(layers, override)
+
+    def _prepare_in_background(self, layer: PointCloudLayer, override: PointCloudStyle | None,
+                               colour_key: tuple) -> None:
+        """Shuffle, localise and colour a big cloud on a worker thread, then add it."""
+        dataset_id = id(layer.dataset)
+        if self._pending.get(layer.id) == dataset_id:
+            return
+        self._pending[layer.id] = dataset_id
+        cloud, scene = layer.cloud, self.view.scene
+        if scene.origin is None:
+            scene.origin = scene_origin(cloud.xyz)
+        origin, style = scene.origin.copy(), self._style_of(layer, override)
+
+        def work(feedback):
+            feedback.info(f"Preparing {len(cloud):,} points of {layer.name} for the 3D view")
+            try:
+                colours = point_colours(layer, style)
+            except DataError:
+                colours = None
+            feedback.check_canceled()
+            feedback.set_progress(50)
+            return prepare_points(cloud.xyz, colours, origin)
+
+        def done(prepared) -> None:
+            if self._pending.get(layer.id) == dataset_id:
+                del self._pending[layer.id]
+            current = {la.id: la for la in self.pointcloud_layers()}
+            if self.view is None or current.get(layer.id) is not layer or id(layer.dataset) != dataset_id:
+                self._schedule()  # removed or re-read meanwhile
+                return
+            transform = layer.transform
+            self.view.set_layer(layer.id, cloud.xyz, None, name=self._name(layer), attributes=cloud.attributes,
+                                transform=transform, visible=layer.visible, prepared=prepared)
+            self._state[layer.id] = (dataset_id, colour_key, transform.tobytes())
+            self._schedule()  # anything changed meanwhile (style, visibility) is caught up
+
+        def failed(_exc) -> bool:
+            self._pending.pop(layer.id, None)
+            return False  # reported by the task manager
+
+        self.tasks.start(work, f"3D view: {layer.name}", on_done=done, on_error=failed)
+
+    @property
+    def preparing(self) -> bool:
+        """True while a big cloud is being prepared on a worker thread."""
+        return bool(self._pending)
 
     @staticmethod
     def _name(layer: PointCloudLayer) -> str:

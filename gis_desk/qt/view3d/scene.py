@@ -35,6 +35,45 @@ class SceneLayer:
         return len(self.xyz)
 
 
+@dataclass
+class PreparedPoints:
+    """A layer's points in draw order, ready to upload: what ``prepare_points`` computes (the
+    costly part of adding a layer, safe to run on a worker thread)."""
+
+    order: np.ndarray  # (n,) int: draw position -> index into the caller's arrays
+    local: np.ndarray  # (n, 3) float32, relative to ``origin``
+    colours: np.ndarray | None  # (n, 4) uint8 in draw order, or None (grey)
+    origin: np.ndarray
+
+
+def scene_origin(xyz: np.ndarray) -> np.ndarray:
+    """The local origin a scene takes from its first layer: the box centre, floored to metres."""
+    return np.floor((xyz.min(axis=0) + xyz.max(axis=0)) / 2.0)
+
+
+def prepare_points(xyz: np.ndarray, colours: np.ndarray | None, origin: np.ndarray) -> PreparedPoints:
+    """Shuffle (fixed seed) and localise ``xyz`` (n, 3) world float64, reorder ``colours``."""
+    xyz = np.asarray(xyz, dtype=np.float64).reshape(-1, 3)
+    n = len(xyz)
+    order = np.random.default_rng(_SHUFFLE_SEED).permutation(n)
+    local = np.empty((n, 3), np.float32)
+    np.subtract(xyz[order], origin, out=local, casting="same_kind")
+    return PreparedPoints(order=order, local=local, colours=_rgba(colours, n, order), origin=np.asarray(origin))
+
+
+def _rgba(colours: np.ndarray | None, n: int, order: np.ndarray) -> np.ndarray | None:
+    """(n, 4) uint8 in draw order, or None for the default grey."""
+    if colours is None:
+        return None
+    c = np.asarray(colours)
+    if c.shape[0] != n:
+        raise ValueError(f"{c.shape[0]} colours for {n} points")
+    if c.dtype != np.uint8:
+        c = np.clip(np.round(c), 0, 255).astype(np.uint8)
+    rgba = c if c.shape[1] == 4 else np.column_stack([c, np.full(n, 255, np.uint8)])
+    return np.ascontiguousarray(rgba[order])
+
+
 def local_model(transform: np.ndarray, origin: np.ndarray) -> np.ndarray:
     """T(-origin) @ transform @ T(origin): the world transform acting on local coordinates."""
     to_local, to_world = np.eye(4), np.eye(4)
@@ -52,40 +91,40 @@ class Scene:
 
     def set_layer(self, key: str, xyz: np.ndarray, colours: np.ndarray | None = None, *,
                   name: str = "", attributes: dict[str, Any] | None = None,
-                  transform: np.ndarray | None = None, visible: bool = True) -> SceneLayer:
+                  transform: np.ndarray | None = None, visible: bool = True,
+                  prepared: PreparedPoints | None = None) -> SceneLayer:
         """Add or replace a layer.  ``xyz`` (n, 3) world coordinates (float64); ``colours``
-        (n, 4) or (n, 3) uint8, grey when None."""
+        (n, 4) or (n, 3) uint8, grey when None.  ``prepared``: ``prepare_points`` of the same
+        points already done (on a worker thread) about this scene's ``origin``; then
+        ``colours`` is ignored for ``prepared.colours``."""
         xyz = np.asarray(xyz, dtype=np.float64).reshape(-1, 3)
         n = len(xyz)
         if self.origin is None and n:
-            self.origin = np.floor((xyz.min(axis=0) + xyz.max(axis=0)) / 2.0)
+            self.origin = prepared.origin if prepared is not None else scene_origin(xyz)
         origin = self.origin if self.origin is not None else np.zeros(3)
-        order = np.random.default_rng(_SHUFFLE_SEED).permutation(n)
-        local = (xyz[order] - origin).astype(np.float32)
+        if prepared is None or len(prepared.order) != n or not np.array_equal(prepared.origin, origin):
+            prepared = prepare_points(xyz, colours, origin)
         old = self.layers.get(key)
-        layer = SceneLayer(key=key, name=name or key, xyz=local, colours=np.empty((n, 4), np.uint8), order=order,
+        layer = SceneLayer(key=key, name=name or key, xyz=prepared.local, colours=np.empty((n, 4), np.uint8),
+                           order=prepared.order,
                            transform=np.eye(4) if transform is None else np.asarray(transform, float),
                            attributes=dict(attributes or {}), world_xyz=xyz, visible=visible,
                            version=(old.version + 1) if old else 0)
         self.layers[key] = layer
-        self.set_colours(key, colours)
+        self._store_colours(layer, prepared.colours)
         return layer
 
     def set_colours(self, key: str, colours: np.ndarray | None) -> None:
+        """New colours (caller's order, (n, 4) or (n, 3) uint8; None = grey) for a layer."""
         layer = self.layers[key]
-        n = len(layer)
-        if colours is None:
-            rgba = np.full((n, 4), 200, np.uint8)
+        self._store_colours(layer, _rgba(colours, len(layer), layer.order))
+
+    @staticmethod
+    def _store_colours(layer: SceneLayer, rgba: np.ndarray | None) -> None:
+        if rgba is None:
+            rgba = np.full((len(layer), 4), 200, np.uint8)
             rgba[:, 3] = 255
-        else:
-            c = np.asarray(colours)
-            if c.shape[0] != n:
-                raise ValueError(f"{c.shape[0]} colours for {n} points")
-            if c.dtype != np.uint8:
-                c = np.clip(np.round(c), 0, 255).astype(np.uint8)
-            rgba = c if c.shape[1] == 4 else np.column_stack([c, np.full(n, 255, np.uint8)])
-            rgba = rgba[layer.order]
-        layer.colours = np.ascontiguousarray(rgba)
+        layer.colours = rgba
         layer.colour_version += 1
 
     def remove(self, key: str) -> None:

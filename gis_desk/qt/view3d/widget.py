@@ -159,10 +159,12 @@ class PointCloudView(QWidget):
     # -- scene API ---------------------------------------------------------------------------
     def set_layer(self, key: str, xyz: np.ndarray, colours: np.ndarray | None = None, *, name: str = "",
                   attributes: dict[str, Any] | None = None, transform: np.ndarray | None = None,
-                  visible: bool = True) -> None:
+                  visible: bool = True, prepared=None) -> None:
+        """Add or replace layer ``key`` (see ``Scene.set_layer``; ``prepared`` from
+        ``scene.prepare_points`` on a worker thread saves the GUI thread the shuffle)."""
         first = not self.scene.layers
         self.scene.set_layer(key, xyz, colours, name=name, attributes=attributes, transform=transform,
-                             visible=visible)
+                             visible=visible, prepared=prepared)
         if first or not self._fitted:
             self.fit_view()
         self.request_frame()

@@ -247,3 +247,24 @@ def test_real_lidar_draws_and_picks_real_points(main_window, qtbot, real_data):
     assert np.allclose([hit["x"], hit["y"], hit["z"]], cloud.xyz[k], atol=1e-6)
     assert np.hypot(*(px[k] - px[i])) <= 6  # within the pick tolerance of the click
     assert hit["classification"] == int(cloud.attributes["classification"][k])
+
+
+@pytest.mark.gl
+def test_big_clouds_are_prepared_on_a_worker_thread(main_window, tmp_path, qtbot):
+    dock = _gl_dock(main_window, qtbot)
+    dock.background_points = 1_000  # this small plate counts as big here
+    path, xyz = _plate(tmp_path, rgb=(20, 200, 20))
+    [layer] = main_window.session.open(path)
+    qtbot.waitUntil(lambda: dock.preparing, timeout=5000)  # handed to window.tasks, not drawn yet
+    qtbot.waitUntil(lambda: layer.id in dock.view.scene.layers and not dock.preparing and not dock._stale,
+                    timeout=10000)
+    from gis_desk.render.pointcloud import point_colours
+
+    scene_layer = dock.view.scene.layers[layer.id]
+    expected = point_colours(layer, layer.style)[scene_layer.order]
+    assert np.array_equal(scene_layer.colours, expected)
+    back = scene_layer.xyz.astype(np.float64)[np.argsort(scene_layer.order)] + dock.view.scene.origin
+    assert np.abs(back - xyz).max() < 2e-3  # file stores millimetres
+    dock.edl.setChecked(False)
+    r, g, b = _pixel(dock, [E0, N0, 25.0])
+    assert g > 150 and r < 60
