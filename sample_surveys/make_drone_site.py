@@ -13,17 +13,20 @@ Writes:
     0.5 m Float32 heights in metres above ODN (DSM: ground + buildings, trees, cars, spoil heaps;
     DTM: bare ground), deflate-compressed.
 ``site_flight.mp4`` / ``site_flight.SRT``
-    A 24 s 640x360 25 fps H.264 clip made by flying a virtual camera over the ortho, and its DJI
+    A 24 s 640x360 30 fps H.264 clip made by flying a virtual camera over the ortho, and its DJI
     per-frame SRT: every cue states exactly the camera that rendered its frame (position, height,
     gimbal yaw/pitch/roll, 35 mm-equivalent focal length), so a footprint drawn on the map from the
     SRT matches the video.
 
 There is no real data here: everything is drawn from a fixed random seed, so a rebuild gives the
 same pixels (the JPEG/H.264 bytes depend on the library versions). Camera model used to render
-(and to be used to compute footprints): pinhole, 35 mm-equivalent focal ``f35`` on a 36 mm wide
-frame, so ``hfov = 2*atan(18/f35)`` and ``tan(vfov/2) = tan(hfov/2) * height/width``; yaw degrees
-clockwise from grid north, pitch -90 = straight down, roll 0. Frames are drawn by intersecting each
-pixel's ray with the flat ground plane at ``SITE["ground_z"]`` (the DTM varies < 1 m around it).
+(and to be used to compute footprints): pinhole, 35 mm-equivalent focal ``f35`` read the way EXIF
+and DJI spec sheets read it (the diagonal: 24 mm <-> 84 deg), split between width and height by the
+16:9 aspect, i.e. ``gis_desk.analysis.footprint.fov_from_focal_35mm(f35, 16/9)`` with its default
+``basis="diagonal"`` (hfov 76.3 deg, vfov 47.7 deg at 24 mm); yaw degrees clockwise from grid
+north, pitch -90 = straight down, roll 0. Frames are drawn by intersecting each pixel's ray with the
+flat ground plane ``rel_alt`` metres below the camera (the take-off ground, ``SITE["ground_z"]``;
+the DTM varies < 1 m around it).
 """
 
 from __future__ import annotations
@@ -553,6 +556,229 @@ def make_site(out_dir: str | Path = DEFAULT_OUT) -> dict[str, Path]:
     return paths
 
 
+# ---------------------------------------------------------------------------------------------
+# The clip: a virtual camera flown over the ortho, and its DJI per-frame SRT
+# ---------------------------------------------------------------------------------------------
+FPS = 30
+DURATION_S = 24.0
+VIDEO_W, VIDEO_H = 640, 360
+FOCAL_35MM = 24.0
+CLIP_START = "2024-06-05 14:23:10.000"   # wall-clock time of the first frame (local)
+ORBIT_CENTRE = ((APP_SITE[0] + APP_SITE[2]) / 2, (APP_SITE[1] + APP_SITE[3]) / 2)
+ORBIT_R = 75.0
+
+
+def _ease(u: float) -> float:
+    u = min(max(u, 0.0), 1.0)
+    return u * u * (3 - 2 * u)
+
+
+def _lerp_angle(a: float, b: float, f: float) -> float:
+    d = (b - a + 180.0) % 360.0 - 180.0
+    return (a + f * d + 180.0) % 360.0 - 180.0
+
+
+def flight_state(t: float) -> tuple[float, float, float, float, float, float]:
+    """(x_local, y_local, rel_alt, gimbal yaw, gimbal pitch, gimbal roll) at clip time t.
+
+    0-4 s: climb over the car-park take-off point looking straight down; 4-11 s: fly north to
+    the south side of the application site, tilting the camera up; 11-21 s: a quarter orbit
+    round the site looking in at it; 21-24 s: hover and tilt back down."""
+    cx, cy = ORBIT_CENTRE
+    start = (cx + ORBIT_R * math.cos(math.radians(-90)), cy + ORBIT_R * math.sin(math.radians(-90)))
+    to_start_yaw = math.degrees(math.atan2(start[0] - TAKEOFF_LOCAL[0], start[1] - TAKEOFF_LOCAL[1]))
+    if t < 4.0:
+        f = _ease(t / 4.0)
+        return TAKEOFF_LOCAL[0], TAKEOFF_LOCAL[1], 12.0 + 38.0 * f, _lerp_angle(0.0, to_start_yaw, f), -90.0, 0.0
+    if t < 11.0:
+        f = _ease((t - 4.0) / 7.0)
+        x = TAKEOFF_LOCAL[0] + (start[0] - TAKEOFF_LOCAL[0]) * f
+        y = TAKEOFF_LOCAL[1] + (start[1] - TAKEOFF_LOCAL[1]) * f
+        return x, y, 50.0 + 10.0 * f, _lerp_angle(to_start_yaw, 0.0, f), -90.0 + 40.0 * f, 0.0
+    if t < 21.0:
+        f = (t - 11.0) / 10.0
+        ang = math.radians(-90.0 + 90.0 * (0.5 - 0.5 * math.cos(math.pi * f)))
+        x, y = cx + ORBIT_R * math.cos(ang), cy + ORBIT_R * math.sin(ang)
+        yaw = math.degrees(math.atan2(cx - x, cy - y))      # look at the site centre
+        return x, y, 60.0, yaw, -50.0 + 5.0 * math.sin(math.pi * f), 0.0
+    f = _ease((t - 21.0) / 3.0)
+    x, y = cx + ORBIT_R, cy
+    return x, y, 60.0 - 5.0 * f, -90.0, -50.0 - 35.0 * f, 0.0
+
+
+class _OrthoSampler:
+    """Bilinear, mip-mapped look-ups of the ortho at ground coordinates; mirrored beyond its edge."""
+
+    def __init__(self, rgb: np.ndarray):
+        self.levels = [rgb.astype(np.float32)]
+        while len(self.levels) < 5:
+            a = self.levels[-1]
+            h, w = a.shape[0] // 2 * 2, a.shape[1] // 2 * 2
+            a = a[:h, :w]
+            self.levels.append(0.25 * (a[0::2, 0::2] + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2]))
+
+    @staticmethod
+    def _mirror(i: np.ndarray, n: int) -> np.ndarray:
+        i = np.mod(i, 2 * n)
+        return np.where(i >= n, 2 * n - 1 - i, i)
+
+    def _bilinear(self, level: int, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        a = self.levels[level]
+        res = ORTHO_RES * (2 ** level)
+        c = (X - X0) / res - 0.5
+        r = (Y0 + SIZE - Y) / res - 0.5
+        c0, r0 = np.floor(c), np.floor(r)
+        fc, fr = (c - c0)[..., None], (r - r0)[..., None]
+        n_r, n_c = a.shape[:2]
+        c0i, r0i = c0.astype(np.int64), r0.astype(np.int64)
+        c1i, r1i = self._mirror(c0i + 1, n_c), self._mirror(r0i + 1, n_r)
+        c0i, r0i = self._mirror(c0i, n_c), self._mirror(r0i, n_r)
+        top = a[r0i, c0i] * (1 - fc) + a[r0i, c1i] * fc
+        bot = a[r1i, c0i] * (1 - fc) + a[r1i, c1i] * fc
+        return top * (1 - fr) + bot * fr
+
+    def sample(self, X: np.ndarray, Y: np.ndarray, gsd: np.ndarray) -> np.ndarray:
+        lod = np.clip(np.log2(np.maximum(gsd, 1e-6) / ORTHO_RES), 0, len(self.levels) - 1.001)
+        out = np.zeros(X.shape + (3,), np.float32)
+        lo = np.floor(lod).astype(int)
+        for k in np.unique(lo):
+            m = lo == k
+            f = (lod[m] - k)[:, None]
+            out[m] = self._bilinear(k, X[m], Y[m]) * (1 - f) + self._bilinear(k + 1, X[m], Y[m]) * f
+        return out
+
+
+def camera_fov(focal_35mm: float = FOCAL_35MM, width: int = VIDEO_W, height: int = VIDEO_H) -> tuple[float, float]:
+    """(hfov, vfov) of the clip camera: the 35 mm diagonal convention of
+    ``gis_desk.analysis.footprint.fov_from_focal_35mm`` (24 mm <-> 84 deg diagonal)."""
+    diag = 2.0 * math.atan(math.hypot(36.0, 24.0) / 2.0 / focal_35mm)
+    t, norm = math.tan(diag / 2.0), math.hypot(width / height, 1.0)
+    return (math.degrees(2 * math.atan(t * (width / height) / norm)), math.degrees(2 * math.atan(t / norm)))
+
+
+def camera_rays(yaw: float, pitch: float, roll: float, hfov: float, vfov: float,
+                width: int = VIDEO_W, height: int = VIDEO_H) -> np.ndarray:
+    """World ray directions (height, width, 3) through pixel centres: x east, y north, z up;
+    yaw clockwise from north, pitch -90 = nadir, roll positive = right side down (the
+    conventions of ``gis_desk.analysis.footprint``)."""
+    yr, pr, rr = (math.radians(v) for v in (yaw, pitch, roll))
+    cr, sr, cp, sp = math.cos(rr), math.sin(rr), math.cos(pr), math.sin(pr)
+    fwd = np.array([0.0, cp, sp])
+    right = np.array([cr, sr * sp, -sr * cp])
+    up = np.array([sr, -cr * sp, cr * cp])
+    cy, sy = math.cos(yr), math.sin(yr)
+    rot = np.array([[cy, sy, 0.0], [-sy, cy, 0.0], [0.0, 0.0, 1.0]])
+    fwd, right, up = rot @ fwd, rot @ right, rot @ up
+    u = ((np.arange(width) + 0.5) / width * 2 - 1) * math.tan(math.radians(hfov) / 2)
+    v = (1 - (np.arange(height) + 0.5) / height * 2) * math.tan(math.radians(vfov) / 2)
+    return fwd[None, None, :] + u[None, :, None] * right[None, None, :] + v[:, None, None] * up[None, None, :]
+
+
+def render_frame(sampler: _OrthoSampler, cam_x: float, cam_y: float, cam_h: float, yaw: float, pitch: float,
+                 roll: float, hfov: float, vfov: float) -> np.ndarray:
+    """RGB uint8 (VIDEO_H, VIDEO_W, 3): each pixel's ray meets the flat ground ``cam_h`` metres
+    below the camera; the ortho is sampled there (mip level from the ground size of the pixel)."""
+    rays = camera_rays(yaw, pitch, roll, hfov, vfov)
+    dz = rays[..., 2]
+    hits = dz < -1e-6
+    t = np.where(hits, cam_h / np.where(hits, -dz, 1.0), 1e5)
+    X = cam_x + t * rays[..., 0]
+    Y = cam_y + t * rays[..., 1]
+    gx = np.abs(np.gradient(X, axis=1)) + np.abs(np.gradient(Y, axis=1))
+    gy = np.abs(np.gradient(X, axis=0)) + np.abs(np.gradient(Y, axis=0))
+    img = sampler.sample(X, Y, np.maximum(gx, gy))
+    dist = t * np.linalg.norm(rays, axis=-1)
+    haze = (1.0 - np.exp(-dist / 1800.0))[..., None]
+    img = img * (1 - haze) + np.array([196, 204, 214], np.float32) * haze
+    img[~hits] = (196, 204, 214)
+    # Gentle lens vignetting, as real footage has.
+    yy, xx = np.mgrid[0:VIDEO_H, 0:VIDEO_W]
+    r2 = ((xx - VIDEO_W / 2) / (VIDEO_W / 2)) ** 2 + ((yy - VIDEO_H / 2) / (VIDEO_W / 2)) ** 2
+    img *= (1.0 - 0.12 * r2)[..., None]
+    return np.clip(img + 0.5, 0, 255).astype(np.uint8)
+
+
+def _srt_cue(i: int, t0_ms: int, t1_ms: int, when: str, lat: float, lon: float, rel: float, gyaw: float,
+             gpitch: float, groll: float) -> str:
+    def tc(ms: int) -> str:
+        h, rem = divmod(ms, 3600000)
+        m, rem = divmod(rem, 60000)
+        s, ms = divmod(rem, 1000)
+        return f"{h:02d}:{m:02d}:{s:02d},{ms:03d}"
+    return (f"{i}\n{tc(t0_ms)} --> {tc(t1_ms)}\n"
+            f"<font size=\"28\">FrameCnt: {i}, DiffTime: {t1_ms - t0_ms}ms\n{when}\n"
+            f"[iso: 100] [shutter: 1/500.0] [fnum: 2.8] [ev: 0] [color_md: default] [focal_len: {FOCAL_35MM:.2f}] "
+            f"[latitude: {lat:.6f}] [longitude: {lon:.6f}] [rel_alt: {rel:.3f} abs_alt: {GROUND_Z + rel:.3f}] "
+            f"[gb_yaw: {gyaw:.1f} gb_pitch: {gpitch:.1f} gb_roll: {groll:.1f}] [ct: 5500] </font>\n\n")
+
+
+def flight_rows(fps: int = FPS, duration_s: float = DURATION_S) -> list[dict]:
+    """One row per frame: the SRT values as written (rounded as DJI writes them) and the render
+    camera derived from those rounded values, so the SRT describes exactly what was drawn."""
+    from datetime import datetime, timedelta
+
+    from pyproj import Transformer
+    to_wgs = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+    to_bng = Transformer.from_crs("EPSG:4326", CRS, always_xy=True)
+    start = datetime.strptime(CLIP_START, "%Y-%m-%d %H:%M:%S.%f")
+    rows = []
+    n = int(round(fps * duration_s))
+    for k in range(n):
+        t = k / fps
+        x, y, h, yaw, pitch, roll = flight_state(t)
+        lon, lat = to_wgs.transform(X0 + x, Y0 + y)
+        lat, lon = round(lat, 6), round(lon, 6)
+        h, yaw, pitch, roll = round(h, 3), round(yaw, 1), round(pitch, 1), round(roll, 1)
+        ex, ny = to_bng.transform(lon, lat)
+        t0, t1 = int(round(1000 * k / fps)), int(round(1000 * (k + 1) / fps))
+        when = (start + timedelta(milliseconds=t0)).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        rows.append(dict(frame=k + 1, t0_ms=t0, t1_ms=t1, when=when, lat=lat, lon=lon, rel_alt=h, yaw=yaw,
+                         pitch=pitch, roll=roll, x=ex, y=ny))
+    return rows
+
+
+def make_clip(out_dir: str | Path = DEFAULT_OUT, *, crf: int = 28, frames: int | None = None) -> dict[str, Path]:
+    """Write site_flight.mp4 (H.264, 640x360, 30 fps) and site_flight.SRT from the ortho in
+    ``out_dir`` (built first if missing).  ``frames`` limits the clip (tests)."""
+    import av
+    import rasterio
+    out = Path(out_dir)
+    paths = {"video": out / "site_flight.mp4", "srt": out / "site_flight.SRT"}
+    if not (out / "site_ortho.tif").exists():
+        make_site(out)
+    with rasterio.open(out / "site_ortho.tif") as src:
+        rgb = np.moveaxis(src.read(), 0, 2)
+    sampler = _OrthoSampler(rgb)
+    hfov, vfov = camera_fov()
+    rows = flight_rows()
+    if frames is not None:
+        rows = rows[:frames]
+    with open(paths["srt"], "w", encoding="utf-8", newline="\n") as f:
+        for r in rows:
+            f.write(_srt_cue(r["frame"], r["t0_ms"], r["t1_ms"], r["when"], r["lat"], r["lon"], r["rel_alt"],
+                             r["yaw"], r["pitch"], r["roll"]))
+    container = av.open(str(paths["video"]), "w")
+    try:
+        codec = "libx264" if "libx264" in av.codecs_available else "h264"
+        stream = container.add_stream(codec, rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = VIDEO_W, VIDEO_H, "yuv420p"
+        # One thread and fixed settings keep the bytes reproducible; a keyframe every second
+        # keeps frame-exact seeking quick.
+        stream.options = {"crf": str(crf), "preset": "medium", "g": str(FPS), "threads": "1",
+                          "tune": "film"}
+        container.metadata["title"] = "GIS Desk sample drone flight (synthetic)"
+        for r in rows:
+            img = render_frame(sampler, r["x"], r["y"], r["rel_alt"], r["yaw"], r["pitch"], r["roll"], hfov, vfov)
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    finally:
+        container.close()
+    return paths
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=str(DEFAULT_OUT))
@@ -561,8 +787,8 @@ def main(argv=None) -> int:
     if "site" in args.only:
         for k, p in make_site(args.out).items():
             print(f"{k}: {p} ({p.stat().st_size / 1e6:.2f} MB)")
-    if "clip" in args.only and "make_clip" in globals():
-        for k, p in globals()["make_clip"](args.out).items():
+    if "clip" in args.only:
+        for k, p in make_clip(args.out).items():
             print(f"{k}: {p} ({p.stat().st_size / 1e6:.2f} MB)")
     return 0
 

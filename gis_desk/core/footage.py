@@ -168,7 +168,8 @@ class VideoBookmark:
 class FootageStyle:
     """How a flight track is drawn: a line coloured along its length by ``colour_by`` ('time',
     'height' above take-off, or 'none' for a single ``colour``) through the colour ``ramp``,
-    with a take-off marker and, optionally, a dot per telemetry row."""
+    with a take-off marker and, optionally, a dot per telemetry row and arrowheads showing the
+    direction of flight."""
 
     kind: ClassVar[str] = "footage"
     colour_by: str = "time"          # time | height | none
@@ -180,6 +181,8 @@ class FootageStyle:
     point_size: float = 3.0
     takeoff_marker: bool = True
     takeoff_colour: str = "#d7191cff"
+    direction_ticks: bool = False    # arrowheads along the track showing the direction of flight
+    tick_spacing_px: float = 80.0
     vmin: float | None = None        # ramp range; None = the track's own range
     vmax: float | None = None
 
