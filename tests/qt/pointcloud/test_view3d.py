@@ -268,6 +268,9 @@ def test_click_picks_point_and_keys_fit_and_reset(qtbot):
     view.camera.orbit(200, 50)
     qtbot.keyClick(view, Qt.Key.Key_R)
     assert view.camera.yaw == pytest.approx(-50.0) and view.camera.distance == pytest.approx(distance)
+    view.camera.orbit(-120, 30)
+    qtbot.keyClick(view, Qt.Key.Key_Home)
+    assert view.camera.yaw == pytest.approx(-50.0) and view.camera.pitch == pytest.approx(30.0)
 
 
 @pytest.mark.gl

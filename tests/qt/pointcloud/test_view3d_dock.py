@@ -268,3 +268,22 @@ def test_big_clouds_are_prepared_on_a_worker_thread(main_window, tmp_path, qtbot
     dock.edl.setChecked(False)
     r, g, b = _pixel(dock, [E0, N0, 25.0])
     assert g > 150 and r < 60
+
+
+@pytest.mark.gl
+def test_hidden_dock_uploads_nothing_until_shown_by_its_shortcut(main_window, tmp_path, qtbot):
+    from gis_desk.qt.view3d import gl_status
+
+    if not gl_status()[0]:
+        pytest.skip("no OpenGL 3.3 here; the GL tests need a display: run under xvfb-run")
+    dock = _install(main_window)
+    path, _ = _plate(tmp_path)
+    [layer] = main_window.session.open(path)
+    qtbot.wait(50)
+    assert dock.view.scene.layers == {} and dock._stale  # hidden: nothing prepared or uploaded
+    qdock = main_window.docks["view3d"]
+    main_window.activateWindow()
+    qtbot.keyClick(main_window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert qdock.isVisible()
+    qtbot.waitUntil(lambda: layer.id in dock.view.scene.layers, timeout=5000)
+    assert len(dock.view.scene.layers[layer.id]) == 160 * 160
