@@ -83,8 +83,9 @@ _HS = re.compile(r"H\.S\s+" + NUM)
 _VS = re.compile(r"V\.S\s+" + NUM)
 _FPRY = re.compile(r"F\.PRY\s*\(\s*" + NUM + r"\s*°?\s*,\s*" + NUM + r"\s*°?\s*,\s*" + NUM)
 _GPRY = re.compile(r"G\.PRY\s*\(\s*" + NUM + r"\s*°?\s*,\s*" + NUM + r"\s*°?\s*,\s*" + NUM)
-_LEGACY_FNUM = re.compile(r"F/" + NUM)
-_LEGACY_ISO = re.compile(r"ISO\s+" + NUM)
+_LEGACY_FNUM = re.compile(r"(?:\bF/|\bFnum\s*:\s*)" + NUM)
+_LEGACY_ISO = re.compile(r"\bISO\s*:?\s*" + NUM)
+_LEGACY_SHUTTER = re.compile(r"(?:\bSS\s+|\bShutter\s*:\s*)" + NUM)   # 'SS 206.14' / 'Shutter:60' = 1/x s
 
 # Great Britain and Ireland, for the coordinate-order check of legacy GPS(...) pairs.
 _BRITISH_ISLES = (-11.0, 49.0, 2.5, 61.5)   # lon min, lat min, lon max, lat max
@@ -297,6 +298,8 @@ def parse_srt_text(text: str, source: str = "<srt>") -> Telemetry:
         iso, = col(_LEGACY_ISO)
     extras["iso"] = iso
     shutter, = col(_SHUTTER)
+    if not np.isfinite(shutter).any() and legacy:
+        shutter, = col(_LEGACY_SHUTTER)
     extras["shutter_s"] = np.where(shutter > 0, 1.0 / np.where(shutter > 0, shutter, 1.0), np.nan)
     for name in ("ev", "ct", "dzoom", "speed_x", "speed_y", "speed_z"):
         v, = col(_FIELDS[name])
