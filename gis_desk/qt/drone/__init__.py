@@ -1,17 +1,23 @@
 """Drone imagery in the main window: footage with its video, photos, OpenDroneMap outputs.
 
-``install_drone(window)`` adds the "Drone" menu (Add drone footage…, Add drone photos…, Add a
-folder of drone photos…, Import OpenDroneMap project…, the player and its actions, the map
-tools, Flight summary), the Video Player dock (Ctrl+Shift+V), the Footage Bookmarks dock and the
-Photo dock, the map overlay that follows playback, and the "seek" and "photo" map tools.  It
-returns the ``Drone`` controller, also kept as ``window.drone``.
+``install_drone(window)`` (idempotent) adds the "Drone" menu and toolbar (Add drone footage…,
+Add drone photos…, Add a folder of drone photos…, Import OpenDroneMap project…, the player and
+its actions, the map tools, Flight summary), the Video Player dock (Ctrl+Shift+V), the Footage
+Bookmarks dock and the Photo dock, the map overlay that follows playback, and the "seek" and
+"photo" map tools (in the window's map-tool group).  It returns the ``Drone`` controller, also
+kept as ``window.drone``.
 
 Which footage: the player shows the current layer of the layer tree when that is a footage
 layer (a layer with ``position_at``/``time_at``), and keeps showing it while other layers are
-selected.  Keys inside the player and bookmarks docks: Space play/pause, "," "." or Left/Right
-step a frame, Ctrl+B bookmark, Ctrl+Shift+S snapshot.  Ctrl+B and Ctrl+Shift+S mean "spatial
-bookmark" and "Save As" elsewhere in the window, so the docks claim them only while they have
-the keyboard focus (a ShortcutOverride), and the menu only shows them as hints.
+selected; a project opened with footage in it fills an empty player.  Footage without a
+playable video still plays its track (marker and footprint) on a timeline.  The footprint is
+laid on a terrain model when a single-band raster named like one (DTM/DEM/terrain) is loaded:
+the camera then stands at the terrain height of the take-off point plus DJI's rel_alt.
+
+Keys inside the player and bookmarks docks: Space play/pause, "," "." (and Left/Right in the
+player) step a frame, Ctrl+B bookmark, Ctrl+Shift+S snapshot.  Ctrl+B and Ctrl+Shift+S mean
+"spatial bookmark" and "Save As" elsewhere in the window, so the docks claim them only while
+they have the keyboard focus (a ShortcutOverride), and the menu only shows them as hints.
 """
 
 from __future__ import annotations
