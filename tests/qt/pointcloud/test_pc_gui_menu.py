@@ -64,20 +64,22 @@ def sag(u):
     return np.where(inside, -SAG * np.sin(np.pi * (np.clip(u, 14, 26) - 14) / 12), 0.0)
 
 
-def scene(seed: int, changed: bool, density: float = 30.0) -> np.ndarray:
-    """True positions (BNG) of one epoch."""
+def scene(seed: int, changed: bool, density: float = 30.0, with_classes: bool = False):
+    """True positions (BNG) of one epoch; with ``with_classes`` also ASPRS classes (2 ground,
+    17 bridge) so the DEM of difference is built from the ground only."""
     rng = np.random.default_rng(seed)
-    parts = [_surface(rng, int(density * 40 * 20), 0, 40, 0, 20, ground_z),
-             _box(rng, density, 0, 6, 4, 16, 10.5, 14.0), _box(rng, density, 34, 40, 4, 16, 10.5, 14.0)]
+    ground = _surface(rng, int(density * 40 * 20), 0, 40, 0, 20, ground_z)
+    parts = [_box(rng, density, 0, 6, 4, 16, 10.5, 14.0), _box(rng, density, 34, 40, 4, 16, 10.5, 14.0)]
     deck = _box(rng, density, 6, 34, 8, 12, 13.2, 14.0)
     if changed:
         deck[:, 2] += sag(deck[:, 0])
     parts.append(deck)
-    xyz = np.vstack(parts)
+    xyz = np.vstack([ground] + parts)
+    classes = np.r_[np.full(len(ground), 2, np.uint8), np.full(len(xyz) - len(ground), 17, np.uint8)]
     xyz += rng.normal(0, 0.003, xyz.shape)
     xyz[:, 0] += X0
     xyz[:, 1] += Y0
-    return xyz
+    return (xyz, classes) if with_classes else xyz
 
 
 def apply(m, xyz):
@@ -94,10 +96,11 @@ def epochs(tmp_path_factory):
     from gis_desk.io.pointcloud import write_pointcloud
 
     folder = tmp_path_factory.mktemp("pcgui")
-    e1 = scene(1, changed=False)
-    e2 = apply(MISREG, scene(2, changed=True))
-    p1 = write_pointcloud(folder / "span_epoch1_2024-03.laz", PointCloud(e1, {}, "EPSG:27700"))
-    p2 = write_pointcloud(folder / "span_epoch2_2025-03.laz", PointCloud(e2, {}, "EPSG:27700"))
+    e1, c1 = scene(1, changed=False, with_classes=True)
+    e2, c2 = scene(2, changed=True, with_classes=True)
+    e2 = apply(MISREG, e2)
+    p1 = write_pointcloud(folder / "span_epoch1_2024-03.laz", PointCloud(e1, {"classification": c1}, "EPSG:27700"))
+    p2 = write_pointcloud(folder / "span_epoch2_2025-03.laz", PointCloud(e2, {"classification": c2}, "EPSG:27700"))
 
     def b(u0, v0, u1, v1):
         return box(X0 + u0, Y0 + v0, X0 + u1, Y0 + v1)
