@@ -16,6 +16,7 @@ from gis_desk.qt.view3d.widget import PointCloudView, gl_status
 DOCK_KEY = "view3d"
 SHORTCUT = "Ctrl+Shift+3"
 DOCK_WIDTH = 520  # px: enough for the controls row and a useful view
+DOCK_HEIGHT = 360
 
 
 def install_view3d(window):
@@ -46,8 +47,13 @@ def install_view3d(window):
     window.addAction(toggle)  # the shortcut works even when the menu bar is hidden
 
     def shown(visible: bool) -> None:
-        if visible and dock.width() < DOCK_WIDTH and not dock.isFloating():
+        if not visible or dock.isFloating():
+            return
+        if dock.width() < DOCK_WIDTH:
             window.resizeDocks([dock], [DOCK_WIDTH], Qt.Orientation.Horizontal)
+        tall = max(DOCK_HEIGHT, window.height() // 2)
+        if dock.height() < tall:  # other right-hand docks share the column: take half of it
+            window.resizeDocks([dock], [tall], Qt.Orientation.Vertical)
 
     dock.visibilityChanged.connect(shown)
     dock.hide()

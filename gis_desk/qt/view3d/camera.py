@@ -16,6 +16,7 @@ import numpy as np
 DEFAULT_YAW = -50.0
 DEFAULT_PITCH = 30.0
 MIN_PITCH, MAX_PITCH = -89.0, 89.0
+FIT_MARGIN = 0.04  # share of the view left free on each side by ``fit``
 
 
 def perspective(fov_y_deg: float, aspect: float, near: float, far: float) -> np.ndarray:
@@ -130,7 +131,21 @@ class OrbitCamera:
         half = math.radians(self.fov) / 2.0
         aspect = self.width / max(self.height, 1)
         half_min = min(half, math.atan(math.tan(half) * aspect))
-        self.distance = radius / math.sin(half_min) * 1.05
+        self.distance = radius / math.sin(half_min) * 1.05  # the bounding sphere: always fits
+        # then come closer while the box's corners still fit (a long deck fills the view)
+        corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+        near, far = 0.0, self.distance
+        for _ in range(30):
+            mid = (near + far) / 2.0
+            self.distance = mid
+            px, depth = self.project(corners)
+            inside = (np.isfinite(depth).all() and (np.abs(depth) < 1).all()
+                      and (px[:, 0] >= self.width * FIT_MARGIN).all()
+                      and (px[:, 0] <= self.width * (1 - FIT_MARGIN)).all()
+                      and (px[:, 1] >= self.height * FIT_MARGIN).all()
+                      and (px[:, 1] <= self.height * (1 - FIT_MARGIN)).all())
+            near, far = (near, mid) if inside else (mid, far)
+        self.distance = far
 
     def reset(self, lo: np.ndarray, hi: np.ndarray) -> None:
         self.yaw, self.pitch = DEFAULT_YAW, DEFAULT_PITCH
