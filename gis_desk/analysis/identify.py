@@ -7,7 +7,8 @@ CRS, reprojects them into each layer's own CRS and asks that layer:
   click just outside a boundary still finds it), points and lines within the tolerance,
   nearest first;
 * raster layers: the value of every band in the pixel under the point (``None`` where the
-  pixel is nodata or masked).
+  pixel is nodata or masked); for an elevation model (DSM/DTM, see
+  ``gis_desk.core.style.is_elevation_model``) also a ``height`` entry in metres.
 
 New layer kinds join through ``register_identifier(LayerClass)``, the same one-table
 pattern as the renderer.
@@ -174,5 +175,10 @@ def identify_raster(layer: RasterLayerBase, x: float, y: float, tolerance: float
     for band in range(data.shape[0]):
         values[f"Band {band + 1}"] = None if mask[band, 0, 0] else _plain(data[band, 0, 0])
     attributes: dict[str, Any] = dict(values)
+    from gis_desk.core.style import is_elevation_model
+
+    if is_elevation_model(ds, getattr(layer, "style", None)):  # a DSM/DTM: say what the number is
+        h = values.get("Band 1")
+        attributes["height"] = "no data" if h is None else f"{float(h):.2f} m"
     attributes.update(column=col, row=row)
     return [IdentifyResult(layer=layer, feature_id=None, attributes=attributes, values=values)]

@@ -105,6 +105,35 @@ class RasterStyle:
     invert_ramp: bool = False
     nodata: float | None = None  # override of the file's nodata
     resampling: str = "nearest"  # nearest | bilinear | average
+    # Hillshade of single-band elevation models (DSM/DTM): "off", "blend" (the ramp shaded by
+    # the relief) or "only" (grey relief).  Light from ``hillshade_azimuth`` (degrees clockwise
+    # from north) at ``hillshade_altitude`` degrees above the horizon; heights are multiplied by
+    # ``hillshade_z_factor`` (exaggeration); ``hillshade_strength`` is how much the relief
+    # darkens the ramp in "blend" (0 = ramp only, 1 = full shading).
+    hillshade: str = "off"
+    hillshade_azimuth: float = 315.0
+    hillshade_altitude: float = 45.0
+    hillshade_z_factor: float = 1.0
+    hillshade_strength: float = 0.6
+
+
+#: Words in a raster's file name that mark an elevation model (heights in metres).
+_ELEVATION_WORDS = ("dsm", "dtm", "dem", "elev", "height", "terrain", "srtm", "lidar", "hgt", "nds")
+
+
+def is_elevation_model(dataset, style=None) -> bool:
+    """Whether a raster holds heights: one band of numbers and either a name that says so
+    (dsm, dtm, dem, elevation, terrain, ...) or a style that draws it as hillshade."""
+    if int(getattr(dataset, "count", 0) or 0) != 1:
+        return False
+    if isinstance(style, RasterStyle) and style.hillshade != "off":
+        return True
+    import re
+    from pathlib import Path
+
+    source = getattr(dataset, "source", None)
+    name = Path(str(getattr(source, "path", "") or getattr(dataset, "path", ""))).stem.lower()
+    return any(re.search(rf"(^|[^a-z]){w}", name) for w in _ELEVATION_WORDS)
 
 
 STYLE_KINDS: dict[str, type] = {

@@ -13,6 +13,9 @@ Style modes (``RasterStyle.mode``):
 - ``singleband``: the first band through the ramp's 256-entry LUT between vmin and vmax.
 - ``paletted``: the file's colour table (``dataset.colormap``, a dict value -> RGBA or a method
   taking the band).  Values with no entry are transparent.
+- ``style.hillshade`` ("blend" / "only", single band only): the relief lit from an azimuth and
+  altitude, computed from the heights AS READ for this view (numpy gradient at the rendered
+  resolution, with the cell size in metres, so zooming out smooths it as a map should).
 Masked cells (nodata, outside the raster) and ``style.nodata`` cells are fully transparent.
 """
 
@@ -101,9 +104,59 @@ def _colormap(dataset, band: int) -> dict:
     return cmap
 
 
-def colorize(data, style: RasterStyle, dataset, bands: list[int]) -> np.ndarray:
+def cell_size_metres(crs, bounds, width: int, height: int) -> tuple[float, float]:
+    """(x, y) size in metres of one cell of a ``width`` x ``height`` grid over ``bounds`` in
+    ``crs``: degrees of a geographic CRS are converted at the grid's middle latitude, feet
+    and other linear units by the CRS's unit factor."""
+    from gis_desk.core.crs import to_crs
+
+    dx = (bounds[2] - bounds[0]) / max(1, width)
+    dy = (bounds[3] - bounds[1]) / max(1, height)
+    c = to_crs(crs) if crs is not None else None
+    if c is not None and c.is_geographic:
+        lat = math.radians((bounds[1] + bounds[3]) / 2.0)
+        return dx * 111_320.0 * max(math.cos(lat), 1e-6), dy * 110_574.0
+    factor = 1.0
+    if c is not None:
+        try:
+            factor = float(c.axis_info[0].unit_conversion_factor or 1.0)
+        except (IndexError, AttributeError, TypeError):
+            factor = 1.0
+    return dx * factor, dy * factor
+
+
+def hillshade(heights: np.ndarray, cell_x: float, cell_y: float, azimuth: float = 315.0,
+              altitude: float = 45.0, z_factor: float = 1.0, invalid: np.ndarray | None = None) -> np.ndarray:
+    """Illumination in [0, 1] of a height grid (rows north to south), Lambert's cosine law.
+
+    ``cell_x``/``cell_y``: cell size in metres; the light comes FROM ``azimuth`` (degrees
+    clockwise from north) at ``altitude`` degrees.  ``invalid`` cells are filled with their
+    nearest valid height first so that nodata does not draw cliffs.
+    """
+    z = np.asarray(heights, dtype=np.float64)
+    if invalid is not None and invalid.any():
+        if invalid.all():
+            return np.ones(z.shape, dtype=np.float32)
+        from scipy.ndimage import distance_transform_edt
+
+        idx = distance_transform_edt(invalid, return_distances=False, return_indices=True)
+        z = z[tuple(idx)]
+    if z.shape[0] < 2 or z.shape[1] < 2:
+        return np.ones(z.shape, dtype=np.float32)
+    d_row, d_col = np.gradient(z * z_factor, cell_y, cell_x)
+    dzdx, dzdy = d_col, -d_row  # rows run south: north is minus the row direction
+    az, alt = math.radians(azimuth), math.radians(altitude)
+    lx, ly, lz = math.sin(az) * math.cos(alt), math.cos(az) * math.cos(alt), math.sin(alt)
+    # surface normal (-dz/dx, -dz/dy, 1) / |.| dotted with the direction towards the light
+    shade = (-dzdx * lx - dzdy * ly + lz) / np.sqrt(dzdx * dzdx + dzdy * dzdy + 1.0)
+    return np.clip(shade, 0.0, 1.0).astype(np.float32)
+
+
+def colorize(data, style: RasterStyle, dataset, bands: list[int],
+             cell_size: tuple[float, float] | None = None) -> np.ndarray:
     """Premultiplied RGBA (rows, cols, 4) of a masked array (bands, rows, cols) read for
-    ``bands`` under ``style``."""
+    ``bands`` under ``style``.  ``cell_size`` (metres) is needed for a hillshade; without it
+    the style's hillshade is not drawn."""
     values = np.ma.getdata(data)
     invalid = np.ma.getmaskarray(data).any(axis=0)
     if style.nodata is not None:
@@ -115,7 +168,21 @@ def colorize(data, style: RasterStyle, dataset, bands: list[int]) -> np.ndarray:
     if style.mode == "singleband":
         vmin, vmax = _limits(style, dataset, values, 0, bands[0])
         lut = ramp_lut(style.ramp, style.invert_ramp)
-        out[:] = lut[_scale_to_byte(np.where(invalid, vmin, values[0]), vmin, vmax)]
+        mode = getattr(style, "hillshade", "off")
+        if mode in ("blend", "only") and cell_size is not None:
+            shade = hillshade(values[0], cell_size[0], cell_size[1], style.hillshade_azimuth,
+                              style.hillshade_altitude, style.hillshade_z_factor, invalid)
+            if mode == "only":
+                grey = np.clip(shade * 255.0 + 0.5, 0, 255).astype(np.uint8)
+                out[..., 0] = out[..., 1] = out[..., 2] = grey
+                out[..., 3] = 255
+            else:
+                out[:] = lut[_scale_to_byte(np.where(invalid, vmin, values[0]), vmin, vmax)]
+                k = float(np.clip(style.hillshade_strength, 0.0, 1.0))
+                factor = (1.0 - k) + k * shade
+                out[..., :3] = np.clip(out[..., :3] * factor[..., None] + 0.5, 0, 255).astype(np.uint8)
+        else:
+            out[:] = lut[_scale_to_byte(np.where(invalid, vmin, values[0]), vmin, vmax)]
     elif style.mode == "paletted":
         table = _colormap(dataset, bands[0])
         keys = np.array([int(k) for k in table], dtype=np.int64)
@@ -189,7 +256,8 @@ def render_raster_layer(layer, viewport: Viewport, cancel=None) -> np.ndarray | 
                                    bands=bands, resampling=resampling)
         _check(cancel)
         out = skia_util.new_image(viewport.width, viewport.height)
-        out[r0:r1, c0:c1] = colorize(data, style, dataset, bands)
+        cell = cell_size_metres(dataset.crs, (x0, y0, x1, y1), c1 - c0, r1 - r0)
+        out[r0:r1, c0:c1] = colorize(data, style, dataset, bands, cell)
         return out
     view_in_source = transform_bounds(viewport.crs, dataset.crs, viewport.extent)
     source_bounds = _intersection(view_in_source, dataset.bounds)
@@ -201,7 +269,7 @@ def render_raster_layer(layer, viewport: Viewport, cancel=None) -> np.ndarray | 
     height = int(np.clip(round(viewport.height * fy * 1.25), 1, _MAX_SOURCE_FACTOR * viewport.height))
     data = dataset.read_window(source_bounds, width, height, bands=bands, resampling=resampling)
     _check(cancel)
-    rgba = colorize(data, style, dataset, bands)
+    rgba = colorize(data, style, dataset, bands, cell_size_metres(dataset.crs, source_bounds, width, height))
     _check(cancel)
     from rasterio.transform import from_bounds
 
