@@ -51,7 +51,15 @@ def wall(n: int, seed: int, changed: bool) -> np.ndarray:
 
 
 def run_py4dgeo(e1, e2, core, p: M3C2Params):
+    import logging
+
     import py4dgeo
+
+    # py4dgeo appends to ./py4dgeo.log and prints each KD-tree build: warnings only, no file.
+    log = logging.getLogger("py4dgeo")
+    for handler in [h for h in log.handlers if isinstance(h, logging.FileHandler)]:
+        log.removeHandler(handler)
+    log.setLevel(logging.WARNING)
 
     t0 = time.perf_counter()
     ep1, ep2 = py4dgeo.Epoch(e1), py4dgeo.Epoch(e2)

@@ -47,12 +47,24 @@ def wall_pair(n: int = 6000, shift: float = 0.03, seed: int = 2) -> tuple[np.nda
     return scan(0.0), scan(-shift)
 
 
+def quiet_py4dgeo() -> None:
+    """py4dgeo logs every KD-tree build to stdout and appends to ./py4dgeo.log: keep only warnings."""
+    import logging
+
+    log = logging.getLogger("py4dgeo")
+    for handler in list(log.handlers):
+        if isinstance(handler, logging.FileHandler):
+            log.removeHandler(handler)
+            handler.close()
+    log.setLevel(logging.WARNING)
+
+
 def run_py4dgeo(e1: np.ndarray, e2: np.ndarray, core: np.ndarray, p: M3C2Params,
                 normals: np.ndarray | None = None) -> dict:
     """py4dgeo 1.2 M3C2 with our parameters (radii; it has no min_points floor)."""
     import py4dgeo
 
-    py4dgeo.set_num_threads(2) if hasattr(py4dgeo, "set_num_threads") else None
+    quiet_py4dgeo()
     kw = dict(
         epochs=(py4dgeo.Epoch(e1), py4dgeo.Epoch(e2)), corepoints=core,
         cyl_radius=p.cylinder_radius, max_distance=p.max_depth,
