@@ -3,7 +3,8 @@
 Run: ``xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python benchmarks/bench_view3d.py``
 (Mesa llvmpipe; any Qt platform, the view renders off-screen).  Compares, in the same run, drawing every point each frame (the baseline)
 with the level-of-detail budget used while the view moves, and the still frame at the
-default budget; EDL on in all.  Each frame is finished (``glFinish``) before it is timed.
+default budget; EDL on in all.  Each frame is read back (which waits for the GPU) before it
+is timed; the read-back alone is measured last.
 Options: ``--points N``, ``--frames F``, ``--size WxH``.
 """
 
@@ -101,6 +102,18 @@ def main(argv=None) -> int:
             break
     print(f"still view refines to 3M points in {len(steps)} steps of {view.refine_step:,}: "
           f"longest step {max(steps):.0f} ms (GUI thread), {sum(steps) / 1000:.2f} s in all")
+
+    # the price of drawing off-screen (works on every Qt platform): reading the frame back
+    view._make_current()
+    ratio = view.devicePixelRatioF()
+    fw, fh = view._fbo_size
+    reads = []
+    for _ in range(10):
+        t0 = time.perf_counter()
+        view._read_back(fw, fh, ratio)
+        reads.append((time.perf_counter() - t0) * 1000)
+    view._context.doneCurrent()
+    print(f"read-back of one {fw}x{fh} frame: {float(np.median(reads)):.1f} ms (median of 10)")
     view.release_gl()
     return 0
 
