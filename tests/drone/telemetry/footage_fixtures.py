@@ -26,9 +26,9 @@ def write_track_srt(path: Path, n: int = 101) -> Path:
     parts = []
     for i in range(n):
         t0, t1 = int(round(1000 * t[i])), int(round(1000 * (t[i] + 1 / FPS)))
-        tc = [f"00:00:{ms // 1000:02d},{ms % 1000:03d}" for ms in (t0, t1)]
+        tc = [f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}" for ms in (t0, t1)]
         parts.append(f"{i + 1}\n{tc[0]} --> {tc[1]}\n<font size=\"28\">FrameCnt: {i + 1}, DiffTime: 100ms\n"
-                     f"2024-06-05 14:00:{t0 // 1000:02d}.{t0 % 1000:03d}\n"
+                     f"2024-06-05 14:{t0 // 60000:02d}:{t0 // 1000 % 60:02d}.{t0 % 1000:03d}\n"
                      f"[focal_len: 24.00] [latitude: {lat[i]:.8f}] [longitude: {lon[i]:.8f}] "
                      f"[rel_alt: {h[i]:.3f} abs_alt: {31.0 + h[i]:.3f}] "
                      f"[gb_yaw: 53.1 gb_pitch: -60.0 gb_roll: 0.0] </font>\n\n")
