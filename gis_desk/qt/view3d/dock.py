@@ -26,7 +26,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
-from gis_desk.core.pointcloud import PointCloudLayer, PointCloudStyle, is_change_field
+from gis_desk.core.pointcloud import PointCloudLayer, PointCloudStyle
 from gis_desk.errors import DataError
 from gis_desk.qt.view3d.panel import View3DPanel
 from gis_desk.qt.view3d.scene import prepare_points, scene_origin

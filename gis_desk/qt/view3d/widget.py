@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import sys
 from typing import Any
 
 import numpy as np
@@ -375,6 +376,9 @@ class PointCloudView(QWidget):
                 self._init_gl()
             except Exception as exc:  # noqa: BLE001 - any driver problem becomes a message, not a crash
                 self._fail(f"OpenGL could not start the 3D view: {exc}")
+                current = QOpenGLContext.currentContext()
+                if current is not None and current.parent() is self:
+                    current.doneCurrent()
                 return False
             return True
         if not self._context.makeCurrent(self._surface):
@@ -384,7 +388,7 @@ class PointCloudView(QWidget):
 
     def _fail(self, message: str) -> None:
         self.error = message
-        log.warning(message, exc_info=True)
+        log.warning(message, exc_info=sys.exc_info()[0] is not None)
         self.gl_failed.emit(message)
 
     def _init_gl(self) -> None:
