@@ -408,7 +408,8 @@ def m3c2(
     cp_sorted = np.ascontiguousarray(cp[visit])
 
     if normals is None:
-        barycentre = cp.mean(axis=0)  # barycentre orientations: of the core points, as CloudCompare
+        # Barycentre orientations use the core points' centroid, as CloudCompare does.
+        barycentre = cp.mean(axis=0) if k else np.zeros(3)
         normals = np.empty((k, 3), np.float64)
         for a in range(0, k, _CHUNK):
             b = min(a + _CHUNK, k)

@@ -176,3 +176,10 @@ def test_summary_counts():
     assert s["defined"] == int(np.isfinite(res.distance).sum()) == len(res) - 1
     assert s["significant"] == int(res.significant.sum())
     assert s["mean_distance"] == pytest.approx(0.03, abs=0.003)
+
+
+def test_no_core_points_gives_an_empty_result(recwarn):
+    e1, e2 = plane_pair(n=500)
+    res = m3c2(e1, e2, np.zeros((0, 3)))
+    assert len(res) == 0 and res.summary()["defined"] == 0
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
