@@ -639,7 +639,12 @@ class Drone:
             self.add_footage(paths)
 
     def add_photos(self, paths):
-        """Add photos: a list of JPEGs (one layer) or a folder.  Returns the background task."""
+        """Add photos as one layer: a folder, one photo, or several photos of one folder.
+        Returns the background task (None when nothing starts).
+
+        The photo reader takes a folder or a single file; several photos that are not the
+        whole folder are read through its ``files`` option when it has one, otherwise the whole
+        folder is read and the log says so (never one layer per photo)."""
         paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
         if not paths:
             return None
@@ -648,22 +653,19 @@ class Drone:
             target, options = paths[0], {}
         else:
             folders = {p.parent for p in paths}
-            target = paths[0].parent if len(folders) == 1 else paths[0]
-            options = {"files": [str(p) for p in paths]} if len(folders) == 1 else {}
-            if len(folders) > 1:  # one layer per file's folder is more than the user asked for
-                self._report(DataError("Choose photos from one folder at a time"), "Adding drone photos")
+            if len(folders) > 1:
+                self._report(DataError("Choose photos from one folder at a time",
+                                       hint="or add the folder that holds them all"), "Adding drone photos")
                 return None
-
-        def read():
-            if options:
-                try:
-                    return session.read(target, reader="builtins.read_photos", **options)
-                except TypeError:  # a reader without a file list: read the files one by one
-                    return [ds for p in options["files"] for ds in
-                            session.read(p, reader="builtins.read_photos")]
-            return session.read(target, reader="builtins.read_photos")
-
-        return self._start(f"Reading photos in {target.name}", read, self._photos_added)
+            target = paths[0].parent
+            options = {} if _is_whole_folder(target, paths) else {"files": [str(p) for p in paths]}
+            if options and not _photo_reader_takes_files():
+                self.window.message_log.add("info", f"All photos in {target} are added: the photo reader "
+                                                    "reads whole folders or single photos")
+                options = {}
+        return self._start(f"Reading photos in {target.name}",
+                           lambda: session.read(target, reader="builtins.read_photos", **options),
+                           self._photos_added)
 
     def _photos_added(self, layers) -> None:
         for layer in layers:
@@ -740,6 +742,23 @@ def _qpoint(x: float, y: float):
     from PySide6.QtCore import QPointF
 
     return QPointF(x, y)
+
+
+def _is_whole_folder(folder: Path, chosen: list[Path]) -> bool:
+    from gis_desk.io.photos import list_photos
+
+    try:
+        return {p.resolve() for p in list_photos(folder)} <= {p.resolve() for p in chosen}
+    except (OSError, GisDeskError):
+        return False
+
+
+def _photo_reader_takes_files() -> bool:
+    import inspect
+
+    from gis_desk.io.photos import read_photos
+
+    return "files" in inspect.signature(read_photos).parameters
 
 
 def _safe(name: str) -> str:

@@ -329,3 +329,24 @@ def test_real_drone_photos_open_from_the_map_in_flight_order(drone, real_data, q
     viewer.previous()
     viewer.previous()
     assert layer.dataset.frame["name"].iloc[viewer.current_row] == "DJI_0019.JPG"
+
+
+def test_several_photos_make_one_layer(drone, real_data, tmp_path, qtbot):
+    folder = real_data / "drone_photos" / "brighton_beach"
+    if not folder.exists():
+        pytest.skip(f"real drone photos not present: {folder}")
+    copies = [shutil.copy(folder / f"DJI_00{i}.JPG", tmp_path / f"DJI_00{i}.JPG") for i in (18, 19, 20)]
+    w = drone.window
+    assert drone.add_photos([copies[0], copies[2]]) is not None
+    qtbot.waitUntil(lambda: any(getattr(lyr, "kind", "") == "photos" for lyr in w.session.project.layers),
+                    timeout=20000)
+    [layer] = [lyr for lyr in w.session.project.layers if lyr.kind == "photos"]
+    from gis_desk.qt.drone import _photo_reader_takes_files
+
+    names = sorted(layer.dataset.frame["name"])
+    if _photo_reader_takes_files():
+        assert names == ["DJI_0018.JPG", "DJI_0020.JPG"]
+    else:  # the reader reads whole folders: all three, and the log says why
+        assert names == ["DJI_0018.JPG", "DJI_0019.JPG", "DJI_0020.JPG"]
+        assert any("All photos in" in line for line in w.message_log.lines())
+    assert drone.add_photos([copies[0], folder / "DJI_0021.JPG"]) is None  # two folders: refused, said why
