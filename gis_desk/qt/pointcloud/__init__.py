@@ -39,7 +39,9 @@ class PointClouds:
         from gis_desk.qt.pointcloud.section import SectionOverlay, SectionPanel, SectionTool
 
         self.window = window
-        self.registrations: dict[str, Any] = {}  # layer id -> RegistrationResult applied to it
+        from gis_desk.qt.pointcloud.common import RegistrationStore
+
+        self.registrations = RegistrationStore(window.session)  # layer id -> RegistrationResult applied
         self.comparison = None  # the last ComparisonResult
         self.comparison_paths: dict[str, Path] = {}
         self.comparison_layers: list = []
@@ -50,6 +52,7 @@ class PointClouds:
         self.results = ResultsPanel()
         self.results.export_report_requested.connect(lambda: self.export_report())
         self.results.zone_activated.connect(self.zoom_to_zone)
+        self.results.show_3d_requested.connect(lambda: self.show_in_3d())
         self.section_panel = SectionPanel()
         self.section_panel.draw_requested.connect(self.start_section)
         self.section_panel.width_changed.connect(self._width_changed)
@@ -66,6 +69,10 @@ class PointClouds:
         self.section_tool = SectionTool(window.canvas, self.overlay, self.set_section_line)
         window.canvas.add_overlay(self.overlay)
         window.canvas.register_tool(self.section_tool)
+        from gis_desk.qt.pointcloud.pick import PickPointTool
+
+        self.pick_tool = PickPointTool(window.canvas)
+        window.canvas.register_tool(self.pick_tool)
         self.section_line = None
         self.actions = self._menu()
 
@@ -210,6 +217,16 @@ class PointClouds:
         self.register_dialog = dialog
         return dialog
 
+    def start_pick(self, on_pick) -> None:
+        """Send map clicks to ``on_pick(x, y)`` (registration point pairs) until ``stop_pick``."""
+        self.pick_tool.on_pick = on_pick
+        self.window.canvas.set_tool(self.pick_tool.name)
+
+    def stop_pick(self) -> None:
+        self.pick_tool.on_pick = None
+        if self.window.canvas.tool is self.pick_tool:
+            self.window.canvas.set_tool("pan")
+
     def export_aligned(self, layer=None, path: str | Path | None = None):
         """Write ``layer`` (default: the current layer) with its transform applied to a new LAS/LAZ
         in the background; returns the task.  The layer's own file is never touched."""
@@ -310,6 +327,26 @@ class PointClouds:
         dock.raise_()
         if dock.width() < PANEL_WIDTH and not dock.isFloating():
             self.window.resizeDocks([dock], [PANEL_WIDTH], Qt.Orientation.Horizontal)
+
+    def show_in_3d(self) -> bool:
+        """Show the change cloud in the 3D View (installed on first use); False without it."""
+        from gis_desk.core.pointcloud import PointCloudLayer
+
+        try:
+            from gis_desk.qt.view3d import install_view3d
+        except ImportError:
+            self.notify("warning", "3D view not available", "The 3D view is not installed in this build.")
+            return False
+        install_view3d(self.window)
+        dock = self.window.docks.get("view3d")
+        if dock is None:
+            return False
+        for layer in self.comparison_layers:
+            if isinstance(layer, PointCloudLayer) and not layer.visible:
+                self.window.session.set_layer_property(layer, "visible", True)
+        dock.show()
+        dock.raise_()
+        return True
 
     def zoom_to_zone(self, name: str) -> None:
         result = self.comparison

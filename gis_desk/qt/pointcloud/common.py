@@ -208,3 +208,64 @@ def format_matrix(matrix: np.ndarray) -> str:
     from gis_desk.analysis.registration import format_transform
 
     return format_transform(np.asarray(matrix))
+
+
+# -- registrations saved with the project ------------------------------------------------------
+
+PLUGIN_KEY = "pointclouds"  # key of this package's state in ``project.plugin_data``
+
+
+class RegistrationStore:
+    """The registration applied to each layer (by layer id), kept in the project file so the
+    registration error is still known to Compare epochs after the project is reopened."""
+
+    def __init__(self, session) -> None:
+        self.session = session
+
+    def _table(self, create: bool = False) -> dict:
+        data = self.session.project.plugin_data
+        if create:
+            return data.setdefault(PLUGIN_KEY, {}).setdefault("registrations", {})
+        return (data.get(PLUGIN_KEY) or {}).get("registrations") or {}
+
+    def get(self, layer_id: str, default=None):
+        from gis_desk.analysis.registration import RegistrationResult
+
+        record = self._table().get(layer_id)
+        if record is None:
+            return default
+        record = {k: (float("nan") if v is None and k in ("rms", "overlap") else v) for k, v in record.items()}
+        try:
+            return RegistrationResult.from_dict(record)
+        except (KeyError, TypeError, ValueError):  # a hand-edited project: ignore the record
+            return default
+
+    def __contains__(self, layer_id: str) -> bool:
+        return layer_id in self._table()
+
+    def __getitem__(self, layer_id: str):
+        result = self.get(layer_id)
+        if result is None:
+            raise KeyError(layer_id)
+        return result
+
+    def __setitem__(self, layer_id: str, result) -> None:
+        self._table(create=True)[layer_id] = _json_safe(result.to_dict())
+
+    def pop(self, layer_id: str, default=None):
+        result = self.get(layer_id, default)
+        self._table(create=True).pop(layer_id, None)
+        return result
+
+
+def _json_safe(value):
+    """NaN and infinities as None (project files are strict JSON)."""
+    import math
+
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value

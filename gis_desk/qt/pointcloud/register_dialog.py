@@ -151,6 +151,7 @@ class RegisterDialog(QDialog):
         self.apply_button.setEnabled(False)
         self.copy_button.setEnabled(False)
 
+        window.canvas.tool_changed.connect(self._tool_changed)
         layout = QVBoxLayout(self)
         layout.addLayout(layers)
         layout.addWidget(coarse)
@@ -191,7 +192,14 @@ class RegisterDialog(QDialog):
             button = QPushButton(text)
             button.clicked.connect(lambda _c=False, s=slot: s())
             row.addWidget(button)
+        self.pick_button = QPushButton("Pick on map")
+        self.pick_button.setCheckable(True)
+        self.pick_button.setToolTip("Click a point of the moving layer, then the same point of the reference, "
+                                    "and so on; the highest point under the cursor is taken")
+        self.pick_button.toggled.connect(self.set_picking)
+        row.addWidget(self.pick_button)
         row.addStretch(1)
+        self._pick_side: str | None = None
         lay.addWidget(QLabel("Each row: a point in the moving layer's file and the same point in the reference."))
         lay.addWidget(self.pairs_table)
         lay.addLayout(row)
@@ -262,6 +270,74 @@ class RegisterDialog(QDialog):
             return
         a = np.asarray(rows)
         self.set_pairs(a[:, :3], a[:, 3:])
+
+    # -- picking pairs on the map -----------------------------------------------------------------
+    def set_picking(self, on: bool) -> None:
+        if bool(on) != self.pick_button.isChecked():
+            self.pick_button.setChecked(on)  # re-enters through toggled
+            return
+        if on:
+            self._pick_side = "moving"
+            self.controller.start_pick(self.pick_at)
+            self._say_next_pick()
+        else:
+            self._pick_side = None
+            self.controller.stop_pick()
+            self.status.setText("")
+
+    def _tool_changed(self, name: str) -> None:
+        from gis_desk.qt.pointcloud.pick import TOOL_NAME
+
+        if name != TOOL_NAME and self._pick_side is not None:  # the user took another map tool
+            self._pick_side = None
+            self.pick_button.blockSignals(True)
+            self.pick_button.setChecked(False)
+            self.pick_button.blockSignals(False)
+
+    def _say_next_pick(self) -> None:
+        layer = self.moving.layer() if self._pick_side == "moving" else self.reference.layer()
+        name = layer.name if layer is not None else "?"
+        self.status.setText(f"Click a point of the {self._pick_side} layer ('{name}') on the map.")
+
+    def pick_at(self, x: float, y: float) -> bool:
+        """Take the highest point of the layer being picked near (x, y) (project CRS) into the
+        pairs table; False when there is none near."""
+        from gis_desk.qt.pointcloud.pick import PICK_RADIUS_PX, top_point_near
+
+        side = self._pick_side or "moving"
+        layer = self.moving.layer() if side == "moving" else self.reference.layer()
+        if layer is None:
+            return False
+        canvas = self.controller.window.canvas
+        radius = PICK_RADIUS_PX * canvas.viewport.pixel_size
+        index = top_point_near(layer, x, y, radius, self.session.project.crs)
+        if index is None:
+            self.status.setText(f"No point of '{layer.name}' there: click on the cloud.")
+            return False
+        # moving: file coordinates (the fit replaces its transform); reference: as placed
+        xyz = layer.cloud.xyz[index] if side == "moving" else layer.points([index])[0]
+        row = self._pick_row(side)
+        first = 0 if side == "moving" else 3
+        for c in range(3):
+            self.pairs_table.setItem(row, first + c, QTableWidgetItem(f"{xyz[c]:.4f}"))
+        self.set_coarse_mode("pairs")
+        self._pick_side = "reference" if side == "moving" else "moving"
+        self._say_next_pick()
+        return True
+
+    def _pick_row(self, side: str) -> int:
+        first = 0 if side == "moving" else 3
+        for r in range(self.pairs_table.rowCount()):
+            cells = [self.pairs_table.item(r, first + c) for c in range(3)]
+            if all(c is None or not c.text().strip() for c in cells):
+                return r
+        self.add_pair_row()
+        return self.pairs_table.rowCount() - 1
+
+    def closeEvent(self, event) -> None:
+        if self._pick_side is not None:
+            self.set_picking(False)
+        super().closeEvent(event)
 
     def pairs(self) -> tuple[np.ndarray, np.ndarray]:
         rows = []

@@ -65,6 +65,7 @@ def summary_text(result) -> str:
 
 class ResultsPanel(QWidget):
     export_report_requested = Signal()
+    show_3d_requested = Signal()
     zone_activated = Signal(str)  # element name: the controller zooms to it
 
     def __init__(self, parent=None) -> None:
@@ -80,6 +81,7 @@ class ResultsPanel(QWidget):
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
         self.table.cellDoubleClicked.connect(self._row_activated)
+        self.table.setToolTip("Double-click an element to zoom the map to it")
         self.histogram = QLabel()
         self.histogram.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.histogram.setMinimumHeight(160)
@@ -93,7 +95,12 @@ class ResultsPanel(QWidget):
         self.folder = QLabel()
         self.folder.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.folder.setWordWrap(True)
+        self.view3d_button = QPushButton("Show in 3D")
+        self.view3d_button.setToolTip("The change cloud in the 3D View, coloured by M3C2 distance")
+        self.view3d_button.clicked.connect(self.show_3d_requested.emit)
+        self.view3d_button.setEnabled(False)
         buttons.addWidget(self.report_button)
+        buttons.addWidget(self.view3d_button)
         buttons.addStretch(1)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 2)
@@ -113,6 +120,7 @@ class ResultsPanel(QWidget):
         folder = Path(paths["json"]).parent if "json" in paths else None
         self.folder.setText(f"Files in {folder}" if folder else "")
         self.report_button.setEnabled(True)
+        self.view3d_button.setEnabled(True)
 
     def _fill_table(self, result) -> None:
         zones = result.zones

@@ -328,7 +328,10 @@ def test_register_icp_on_stable_areas_and_export_aligned(qtbot, pc, epochs, tmp_
     for word in ("RMS", "Overlap", "Correspondences", "Registration error"):
         assert word in text
     dialog.apply()
-    assert pc.registrations[e2.id] is result
+    saved = pc.registrations[e2.id]  # kept in the project for Compare epochs
+    np.testing.assert_allclose(saved.matrix, result.matrix)
+    assert saved.registration_error == pytest.approx(result.registration_error)
+    assert pc.window.session.project.plugin_data["pointclouds"]["registrations"][e2.id]["method"] == result.method
 
     out = tmp_path / "aligned.laz"
     wait_task(qtbot, pc.window, dialog.export_aligned(str(out)))
@@ -440,7 +443,7 @@ def test_section_tool_draws_and_exports(qtbot, pc, epochs, tmp_path):
     w.canvas.set_extent((X0 - 2, Y0 - 2, X0 + 42, Y0 + 22))
     pc.section_panel.width.setValue(0.4)
     pc.start_section()
-    assert w.canvas._tool.name == "pointcloud_section" and pc.section_dock.isVisible()
+    assert w.canvas.tool_name == "pointcloud_section" and pc.section_dock.isVisible()
     view = w.canvas.viewport
     a = QPointF(*view.world_to_pixel(X0 + 20, Y0 + 1))
     b = QPointF(*view.world_to_pixel(X0 + 20, Y0 + 19))
@@ -489,3 +492,80 @@ def test_section_of_a_registered_layer_uses_its_transform(qtbot, pc, epochs):
 
     pts = e2.points(p2.index)
     assert max(line.distance(Point(x, y)) for x, y in pts[:, :2]) <= 0.25 + 1e-9
+
+
+# -- picking, persistence, results interaction --------------------------------------------------------
+
+
+def test_pick_pairs_on_map_fills_the_table(qtbot, pc, epochs):
+    from gis_desk.qt.pointcloud.pick import TOOL_NAME
+
+    e1, e2 = open_both(qtbot, pc, epochs)
+    w = pc.window
+    w.canvas.set_extent((X0 - 2, Y0 - 2, X0 + 42, Y0 + 22))
+    dialog = pc.register_epochs()
+    dialog.pairs_table.setRowCount(0)
+    dialog.pick_button.setChecked(True)
+    assert w.canvas.tool_name == TOOL_NAME
+    view = w.canvas.viewport
+    radius = 6 * view.pixel_size
+    targets = [(X0 + 2, Y0 + 6), (X0 + 37, Y0 + 6), (X0 + 20, Y0 + 10), (X0 + 4, Y0 + 14)]
+    for tx, ty in targets:
+        moving_xy = apply(MISREG, np.array([[tx, ty, 14.0]]))[0, :2]
+        for x, y in (moving_xy, (tx, ty)):
+            qtbot.mouseClick(w.canvas, Qt.MouseButton.LeftButton, pos=QPointF(*view.world_to_pixel(x, y)).toPoint())
+    assert dialog.pairs_table.rowCount() == 4
+    moving, reference = dialog.pairs()
+    for (tx, ty), m, r in zip(targets, moving, reference):
+        true_m = apply(MISREG, np.array([[tx, ty, 14.0]]))[0]
+        assert np.hypot(*(m[:2] - true_m[:2])) <= radius + view.pixel_size  # a click lands within a pixel
+        assert np.hypot(r[0] - tx, r[1] - ty) <= radius + view.pixel_size
+        # the top (deck or abutment) is taken; epoch 2's deck sags at mid-span
+        assert abs(m[2] - (true_m[2] + sag(np.array([tx - X0]))[0])) < 0.02 and abs(r[2] - 14.0) < 0.02
+    # a click away from any point of the layer adds nothing
+    assert dialog.pick_at(X0 + 500, Y0 + 500) is False
+    dialog.icp_box.setChecked(False)
+    result = wait_task(qtbot, w, dialog.run())
+    probe = apply(MISREG, scene(5, changed=False)[::50])
+    err = np.linalg.norm(apply(result.matrix, probe) - apply(np.linalg.inv(MISREG), probe), axis=1)
+    assert err.max() < 0.5  # picking precision: a few pixels
+    w.canvas.set_tool("pan")  # another tool ends picking
+    assert not dialog.pick_button.isChecked()
+
+
+def test_registration_is_saved_with_the_project(qtbot, pc, epochs, tmp_path):
+    from gis_desk.analysis.registration import format_transform
+
+    e1, e2 = open_both(qtbot, pc, epochs)
+    dialog = pc.register_epochs()
+    dialog.set_coarse_mode("matrix")
+    dialog.matrix_text.setPlainText(format_transform(np.linalg.inv(MISREG)))
+    dialog.icp_box.setChecked(False)
+    wait_task(qtbot, pc.window, dialog.run())
+    dialog.apply()
+    dialog.close()
+    w = pc.window
+    assert w._save_to(tmp_path / "site.gdesk")
+    w.session.new_project()
+    assert pc.registrations.get(e2.id) is None
+    w.open_project(tmp_path / "site.gdesk", ask_to_save=False)
+    reopened = next(l for l in w.session.project.layers if l.id == e2.id)
+    np.testing.assert_allclose(reopened.transform, np.linalg.inv(MISREG), atol=1e-9)
+    saved = pc.registrations.get(e2.id)
+    assert saved is not None and saved.method == "coarse matrix"
+    compare = pc.compare_epochs()
+    assert "registered" in compare.alignment.text() and not compare.icp_box.isChecked()
+
+
+def test_results_zoom_to_element_and_show_in_3d(qtbot, pc, epochs, tmp_path, dialogs):
+    _e1, _e2, dialog = _compare_dialog(qtbot, pc, epochs, tmp_path)
+    wait_task(qtbot, pc.window, dialog.run(), timeout=120000)
+    panel = pc.results
+    row = next(r for r in range(panel.table.rowCount()) if panel.table.item(r, 0).text() == "deck middle")
+    panel.table.cellDoubleClicked.emit(row, 0)
+    xmin, ymin, xmax, ymax = pc.window.canvas.viewport.extent
+    assert xmin <= X0 + 14 and xmax >= X0 + 26 and ymin <= Y0 + 8 and ymax >= Y0 + 12
+    assert xmax - xmin < 40  # zoomed in on the element, not the whole site
+    assert panel.view3d_button.isEnabled()
+    if pc.show_in_3d():
+        assert pc.window.docks["view3d"].isVisible()
