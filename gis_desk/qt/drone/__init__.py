@@ -701,8 +701,23 @@ class Drone:
 
     def _odm_accepted(self, path: str) -> Any:
         session = self.window.session
-        return self._start(f"Reading {Path(path).name}",
-                           lambda: session.read(path, reader="builtins.read_odm"), lambda layers: None)
+
+        def read():
+            try:
+                return session.read(path, reader="builtins.read_odm")
+            except KeyError as exc:  # the reader not declared in this build's manifest
+                if "builtins.read_odm" not in str(exc):
+                    raise
+                from gis_desk.io.odm import read_odm_project
+
+                return read_odm_project(path)
+
+        return self._start(f"Reading {Path(path).name}", read, self._odm_added)
+
+    def _odm_added(self, layers) -> None:
+        self.window.message_log.add("info", "OpenDroneMap project added: " + ", ".join(
+            f"'{layer.name}'" for layer in layers))
+        self._photos_added([lyr for lyr in layers if is_photo_layer(lyr)])
 
     # -- flight summary ----------------------------------------------------------------------------
     def flight_summary(self):

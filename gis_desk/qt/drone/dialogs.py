@@ -38,10 +38,13 @@ class FlightSummaryDialog(QDialog):
         form = QFormLayout()
         self.values: dict[str, QLabel] = {}
         takeoff = getattr(summary, "takeoff", None)
+        speed = getattr(summary, "max_speed_m_s", None)
         rows = (("duration", "Duration", _duration(summary.duration_s)),
                 ("distance", "Distance flown", _metres(summary.distance_m)),
                 ("height", "Highest above take-off", _metres(summary.max_height_m)),
                 ("range", "Furthest from take-off", _metres(summary.max_distance_from_takeoff_m)),
+                ("speed", "Fastest ground speed",
+                 f"{speed:.1f} m/s" if isinstance(speed, (int, float)) and math.isfinite(speed) else "unknown"),
                 ("takeoff", "Take-off (lat, lon)",
                  f"{takeoff[0]:.6f}, {takeoff[1]:.6f}" if takeoff else "unknown"))
         for key, label, text in rows:
@@ -50,27 +53,35 @@ class FlightSummaryDialog(QDialog):
             self.values[key] = value
             form.addRow(label, value)
         exceeds = list(getattr(summary, "exceeds", []) or [])
+        ceiling = (getattr(summary, "policy", None) or {}).get("max_height_m", HEIGHT_CEILING_M) or HEIGHT_CEILING_M
+        self.ceiling = float(ceiling)
         height = getattr(summary, "max_height_m", float("nan"))
-        over = (height is not None and math.isfinite(height) and height > HEIGHT_CEILING_M)
+        over = (height is not None and math.isfinite(height) and height > self.ceiling)
         if over and not any("height" in e.lower() for e in exceeds):
-            exceeds.insert(0, f"Height {height:.1f} m is above the {HEIGHT_CEILING_M:.0f} m ceiling")
+            exceeds.insert(0, f"Height {height:.1f} m is above the {self.ceiling:.0f} m ceiling")
         self.exceeds = exceeds
         if exceeds:
             self.values["height"].setStyleSheet("color: #b00020; font-weight: bold;")
             check = QLabel("<b>Check failed:</b><br>" + "<br>".join(exceeds))
             check.setStyleSheet("color: #b00020; background: #fde8ea; padding: 6px; border-radius: 3px;")
         else:
-            check = QLabel(f"Within the {HEIGHT_CEILING_M:.0f} m height ceiling")
+            check = QLabel(f"Within the {self.ceiling:g} m height ceiling")
             check.setStyleSheet("color: #1b5e20; background: #e6f4ea; padding: 6px; border-radius: 3px;")
         check.setWordWrap(True)
         self.check_label = check
         problems = list(getattr(getattr(layer.dataset, "telemetry", None), "problems", []) or [])
+        notes = list(getattr(summary, "notes", []) or [])
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         buttons.accepted.connect(self.accept)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(check)
+        if notes:
+            self.notes_label = QLabel("Not checked or assumed: " + "; ".join(notes))
+            self.notes_label.setWordWrap(True)
+            self.notes_label.setStyleSheet("color: #555;")
+            layout.addWidget(self.notes_label)
         if problems:
             note = QLabel(f"{len(problems)} telemetry record(s) skipped: " + "; ".join(problems[:3])
                           + (" …" if len(problems) > 3 else ""))

@@ -232,7 +232,17 @@ def test_flight_summary_from_the_menu(drone, footage, qtbot):
     # the synthetic track: 3 s at (40, 10) m/s, rel_alt 50 -> 79.6 m
     assert dialog.summary.max_height_m == pytest.approx(79.6, abs=0.1)
     assert dialog.summary.distance_m == pytest.approx(np.hypot(40, 10) * 74 / FPS, rel=0.02)
-    assert dialog.exceeds == []
+    assert dialog.exceeds == [] and "Within the 120 m" in dialog.check_label.text()
+    dialog.close()
+    # the same track flown 100 m higher breaks the 120 m policy, and the dialog says so
+    high = make_footage_layer(None)
+    high.dataset.telemetry.rel_alt[:] += 100.0
+    drone.window.session.add_layers([high])
+    drone.window.layer_tree.set_current_layer(high)
+    drone.actions["summary"].trigger()
+    dialog = drone.dialog
+    assert dialog.summary.max_height_m == pytest.approx(179.6, abs=0.1)
+    assert "Check failed" in dialog.check_label.text() and "120" in dialog.check_label.text()
     dialog.close()
 
 
@@ -241,8 +251,7 @@ def test_odm_dialog_lists_found_and_missing(drone, tmp_path, qtbot):
     project = tmp_path / "odm_project"
     (project / "odm_orthophoto").mkdir(parents=True)
     _write_dtm(project / "odm_orthophoto" / "odm_orthophoto.tif", lambda x, y: x * 0 + 1.0)
-    dialog = drone.import_odm(str(project))
-    qtbot.addWidget(dialog)
+    dialog = drone.import_odm(str(project))  # a child of the window, deleted when closed
     html = dialog.report.toPlainText()
     assert "Found" in html and "odm_orthophoto.tif" in html and "Missing" in html
     assert dialog.buttons.button(dialog.buttons.StandardButton.Ok).isEnabled()
@@ -350,3 +359,20 @@ def test_several_photos_make_one_layer(drone, real_data, tmp_path, qtbot):
         assert names == ["DJI_0018.JPG", "DJI_0019.JPG", "DJI_0020.JPG"]
         assert any("All photos in" in line for line in w.message_log.lines())
     assert drone.add_photos([copies[0], folder / "DJI_0021.JPG"]) is None  # two folders: refused, said why
+
+
+def test_real_odm_project_imported_through_the_dialog(drone, real_data, qtbot):
+    pytest.importorskip("gis_desk.io.odm", reason="gis_desk/io/odm.py not built yet")
+    folder = real_data / "odm_outputs" / "orthority" / "odm"
+    if not folder.exists():
+        pytest.skip(f"real ODM outputs not present: {folder}")
+    w = drone.window
+    dialog = drone.import_odm(str(folder))
+    text = dialog.report.toPlainText()
+    assert "dsm.tif" in text and "images" in text and "Orthophoto" in text  # found, and what is missing
+    assert dialog.buttons.button(dialog.buttons.StandardButton.Ok).isEnabled()
+    dialog.accept()
+    qtbot.waitUntil(lambda: len(w.session.project.layers) >= 2, timeout=20000)
+    w.tasks.wait(10000)
+    kinds = sorted(lyr.kind for lyr in w.session.project.layers)
+    assert "raster" in kinds and "photos" in kinds, kinds
