@@ -263,7 +263,12 @@ def build_photo_dataset(root: str | Path, metas: list[PhotoMeta], *, crs: Any = 
         "camera_z": cam_z if n else np.zeros(0), "footprint": list(reasons), "truncated": truncated,
         "width": [m.width for m in placed], "height": [m.height for m in placed],
         "rtk_flag": [m.rtk_flag for m in placed], "thermal": [bool(m.thermal) for m in placed],
+        # the take-off ground in the altitude's datum: where "flat ground at take-off height" lies
+        "takeoff_z": np.where(np.isfinite(absa), absa, gps) - rel if n else np.zeros(0),
+        "problems": ["; ".join(m.problems) or None for m in placed],
     })
+    notes += [f"{m.name}: {p}" for m in placed for p in m.problems if "truncated" in p or "damaged" in p
+              or "not readable" in p]
     geo = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(np.asarray(x, float), np.asarray(y, float)),
                            crs=out_crs)
     fps = gpd.GeoSeries(list(polys), crs=out_crs)

@@ -167,17 +167,43 @@ def read_photo_metadata(path: str | Path) -> PhotoMeta:
     p = Path(path)
     if not p.exists():
         raise MissingFileError("The photo does not exist", path=p)
+    size = p.stat().st_size
+    if size == 0:
+        raise CorruptFileError("The photo is empty (0 bytes)", path=p,
+                               hint="copy it again from the drone's memory card")
+    is_jpeg = _starts_like_jpeg(p)
     try:
         image = Image.open(p)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if is_jpeg:
+            raise CorruptFileError(f"The JPEG is truncated or damaged: its header cannot be read "
+                                   f"({size:,} bytes)", path=p, details=str(exc),
+                                   hint="copy it again from the drone's memory card") from exc
         raise CorruptFileError("The file is not an image Pillow can read (damaged or not a photo)",
                                path=p, details=str(exc)) from exc
     try:
-        return _metadata(image, p)
+        meta = _metadata(image, p)
     except (OSError, SyntaxError, ValueError) as exc:
         raise CorruptFileError("The photo's metadata is damaged", path=p, details=str(exc)) from exc
     finally:
         image.close()
+    if is_jpeg and not _ends_like_jpeg(p):
+        meta.problems.append(f"the JPEG is truncated ({size:,} bytes, no end-of-image marker): "
+                             "its picture is incomplete")
+    return meta
+
+
+def _starts_like_jpeg(p: Path) -> bool:
+    with open(p, "rb") as fh:
+        return fh.read(3) == b"\xff\xd8\xff"
+
+
+def _ends_like_jpeg(p: Path) -> bool:
+    """An end-of-image marker in the last bytes (cameras may pad the file after it)."""
+    with open(p, "rb") as fh:
+        fh.seek(max(0, p.stat().st_size - 4096))
+        tail = fh.read().rstrip(b"\x00\xff")
+    return tail.endswith(b"\xff\xd9")
 
 
 def _metadata(image, p: Path) -> PhotoMeta:
