@@ -48,6 +48,7 @@ class PointClouds:
         self.register_dialog = None
         self.compare_dialog = None
         self.last_task = None
+        self.opened_layers: list = []
 
         self.results = ResultsPanel()
         self.results.export_report_requested.connect(lambda: self.export_report())
@@ -280,11 +281,11 @@ class PointClouds:
         from gis_desk.analysis.change import compare_epochs, write_comparison_outputs
 
         session = self.window.session
-        cloud1 = epoch1.transformed_cloud()
-        cloud2 = epoch2.cloud  # raw: the comparison applies epoch 2's transform as its coarse matrix
         crs = epoch1.crs
 
         def work(feedback):
+            cloud1 = epoch1.transformed_cloud()  # a copy only when epoch 1 itself was moved
+            cloud2 = epoch2.cloud  # raw: the comparison applies epoch 2's transform as its coarse matrix
             result = compare_epochs(cloud1, cloud2, settings, feedback=feedback.child(0, 90))
             feedback.info("Writing the change layers")
             paths = write_comparison_outputs(result, out_dir, crs)
@@ -393,12 +394,14 @@ class PointClouds:
         labels = tuple(result.settings.epoch_labels)
         title = f"Structural change: {result.settings.site}" if result.settings.site else None
 
+        import inspect
+
+        accepted = inspect.signature(build_change_report).parameters
+        extra = {k: v for k, v in (("title", title), ("epoch_names", labels)) if k in accepted and v is not None}
+
         def work(feedback):
             feedback.set_progress(5)
-            try:
-                return build_change_report(result, path, site_map_png=site_map, title=title, epoch_names=labels)
-            except TypeError:  # an older signature without title/epoch_names
-                return build_change_report(result, path, site_map_png=site_map)
+            return build_change_report(result, path, site_map_png=site_map, **extra)
 
         self.last_task = w.tasks.start(work, f"Writing the change report {path.name}",
                                        on_done=lambda p: self._log(f"Wrote the change report {p}"))

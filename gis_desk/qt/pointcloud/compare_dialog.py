@@ -41,7 +41,6 @@ class CompareDialog(QDialog):
         self.setWindowTitle("Compare Epochs")
         self.resize(620, 820)
         self.task = None
-        self._orientation: str | tuple = "up"
 
         inner = QWidget()
         layout = QVBoxLayout(inner)
@@ -76,7 +75,22 @@ class CompareDialog(QDialog):
         self.min_points = QSpinBox()
         self.min_points.setRange(1, 10000)
         self.min_points.setValue(5)
-        self.orientation = QLabel("up (+z)")
+        self.orientation_mode = QComboBox()
+        self.orientation_mode.addItem("Up (+z)", "up")
+        self.orientation_mode.addItem("Towards a point (x, y, z)", "towards")
+        self.orientation_mode.addItem("Along a direction (x, y, z)", "direction")
+        self.orientation_xyz = QLineEdit()
+        self.orientation_xyz.setPlaceholderText("x, y, z")
+        self.orientation_xyz.setToolTip("Walls and piers: a point in front of the faces (e.g. the scanner "
+                                        "position), so losses read negative on every face")
+        self.orientation_mode.currentIndexChanged.connect(
+            lambda _i: self.orientation_xyz.setEnabled(self.orientation_mode.currentData() != "up"))
+        self.orientation_xyz.setEnabled(False)
+        self.orientation_row = QWidget()
+        ori_row = QHBoxLayout(self.orientation_row)
+        ori_row.setContentsMargins(0, 0, 0, 0)
+        ori_row.addWidget(self.orientation_mode)
+        ori_row.addWidget(self.orientation_xyz, 1)
         self.reg_mode = QComboBox()
         self.reg_mode.addItem("Auto: measured by M3C2 on the stable areas", "auto")
         self.reg_mode.addItem("From the registration", "registration")
@@ -89,7 +103,7 @@ class CompareDialog(QDialog):
         import_cc.clicked.connect(lambda: self.import_cloudcompare())
         for label, widget in (("Normal radius:", self.normal_radius), ("Cylinder radius:", self.cylinder_radius),
                               ("Max depth (half-length):", self.max_depth), ("", self.use_median),
-                              ("Minimum points:", self.min_points), ("Normals orientation:", self.orientation)):
+                              ("Minimum points:", self.min_points), ("Normals orientation:", self.orientation_row)):
             mf.addRow(label, widget)
         mf.addRow("Registration error:", reg_row)
         mf.addRow(import_cc)
@@ -261,18 +275,38 @@ class CompareDialog(QDialog):
         self.max_depth.setValue(params.max_depth)
         self.use_median.setChecked(bool(params.use_median))
         self.min_points.setValue(int(params.min_points))
-        self._orientation = params.normal_orientation
-        ori = params.normal_orientation
-        if isinstance(ori, str):
-            text = f"{ori}" + (" (+z)" if ori == "up" else "")
-        elif ori and ori[0] == "towards":
-            text = "towards " + ", ".join(f"{v:.1f}" for v in ori[1])
-        else:
-            text = "along " + ", ".join(f"{v:.2f}" for v in ori)
-        self.orientation.setText(text)
+        self.set_orientation(params.normal_orientation)
         if params.registration_error:
             self.reg_mode.setCurrentIndex(REG_ERROR_MODES.index("given"))
             self.reg_error.setValue(params.registration_error * 1000)
+
+    def set_orientation(self, ori) -> None:
+        """Show an M3C2Params.normal_orientation: 'up', ('towards', (x, y, z)) or (vx, vy, vz)."""
+        if isinstance(ori, str):
+            self.orientation_mode.setCurrentIndex(self.orientation_mode.findData("up"))
+            self.orientation_xyz.clear()
+            return
+        towards = len(ori) == 2 and ori[0] == "towards"
+        values = ori[1] if towards else ori
+        self.orientation_mode.setCurrentIndex(self.orientation_mode.findData("towards" if towards else "direction"))
+        self.orientation_xyz.setText(", ".join(f"{float(v):.3f}" for v in values))
+
+    def orientation(self):
+        """The normal orientation as M3C2Params takes it; ParameterError for a bad x, y, z."""
+        mode = self.orientation_mode.currentData()
+        if mode == "up":
+            return "up"
+        text = self.orientation_xyz.text().replace(",", " ").split()
+        try:
+            values = tuple(float(v) for v in text)
+        except ValueError:
+            values = ()
+        if len(values) != 3 or not all(math.isfinite(v) for v in values):
+            raise ParameterError("The normals orientation needs three numbers (x, y, z), not "
+                                 f"{self.orientation_xyz.text()!r}")
+        if mode == "direction" and not any(values):
+            raise ParameterError("The normals direction cannot be (0, 0, 0)")
+        return ("towards", values) if mode == "towards" else values
 
     # -- settings ----------------------------------------------------------------------------------
     def params(self):
@@ -280,7 +314,7 @@ class CompareDialog(QDialog):
 
         return M3C2Params(normal_radius=self.normal_radius.value(), cylinder_radius=self.cylinder_radius.value(),
                           max_depth=self.max_depth.value(), use_median=self.use_median.isChecked(),
-                          min_points=self.min_points.value(), normal_orientation=self._orientation).validate()
+                          min_points=self.min_points.value(), normal_orientation=self.orientation()).validate()
 
     def settings(self):
         """(epoch 1 cloud, epoch 2 cloud, ComparisonSettings, output folder); ParameterError if bad."""

@@ -73,7 +73,8 @@ def test_bridge_register_compare_section_report(qtbot, main_window, bridge, tmp_
     d = truth["m3c2_designed"]
     dialog.set_params(M3C2Params(normal_radius=d["normal_radius"], cylinder_radius=d["cylinder_radius"],
                                  max_depth=d["max_depth"], normal_orientation=("towards", tuple(d["viewpoint_bng"]))))
-    assert dialog.orientation.text().startswith("towards")
+    assert dialog.orientation_mode.currentData() == "towards"
+    assert dialog.params().normal_orientation == ("towards", tuple(d["viewpoint_bng"]))
     dialog.out_dir.setText(str(tmp_path / "change"))
     wait_task(qtbot, w, dialog.run(), timeout=180000)
     comparison = pc.comparison

@@ -416,6 +416,25 @@ def test_report_export_uses_last_comparison(qtbot, pc, epochs, tmp_path, dialogs
     assert out.read_bytes()[:5] == b"%PDF-"
 
 
+def test_normals_orientation_entry(qtbot, pc, epochs, tmp_path, dialogs):
+    from gis_desk.errors import ParameterError
+
+    _e1, _e2, dialog = _compare_dialog(qtbot, pc, epochs, tmp_path)
+    assert dialog.params().normal_orientation == "up"
+    dialog.orientation_mode.setCurrentIndex(dialog.orientation_mode.findData("towards"))
+    dialog.orientation_xyz.setText("378820, 392700.5, 50")
+    assert dialog.params().normal_orientation == ("towards", (378820.0, 392700.5, 50.0))
+    dialog.orientation_mode.setCurrentIndex(dialog.orientation_mode.findData("direction"))
+    dialog.orientation_xyz.setText("0 1")
+    with pytest.raises(ParameterError):
+        dialog.params()
+    assert dialog.run() is None and "three numbers" in pc.window.message_bar.text
+    dialog.set_orientation((0.0, -1.0, 0.0))
+    assert dialog.params().normal_orientation == (0.0, -1.0, 0.0)
+    dialog.set_orientation("up")
+    assert not dialog.orientation_xyz.isEnabled()
+
+
 def test_import_cloudcompare_params(qtbot, pc, epochs, tmp_path, dialogs):
     _e1, _e2, dialog = _compare_dialog(qtbot, pc, epochs, tmp_path)
     try:
