@@ -114,8 +114,10 @@ def bench(path: Path, repeat: int) -> None:
                 results[mode] = {**r, "peak_rss_mb": max(r["peak_rss_mb"], (best or r)["peak_rss_mb"])}
             else:
                 best["peak_rss_mb"] = max(best["peak_rss_mb"], r["peak_rss_mb"])
-    print(f"\nLAZ load, {n:,} points, {path.stat().st_size / 1e6:,.0f} MB, {os.cpu_count()} CPUs "
-          f"(best of {repeat} runs each, fresh process per run):")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"\nLAZ load, {n:,} points, {path.stat().st_size / 1e6:,.0f} MB, {os.cpu_count()} CPUs, load average "
+          f"{load} (other work on the machine skews both loaders; compare runs made together)\n"
+          f"best of {repeat} runs each, fresh process per run:")
     for mode, label in (("laspy", "laspy.read + float64 xyz (baseline)"), ("ours", "read_pointcloud")):
         r = results[mode]
         print(f"  {label:40s} {r['seconds']:7.2f} s  {r['points'] / r['seconds'] / 1e6:6.2f} M pts/s  "
