@@ -617,6 +617,38 @@ def load_m3c2_params(path) -> tuple[M3C2Params, list[str], float | None]:
     return cc.params, notes, cc.core_subsample_radius
 
 
+def load_point_pairs(path) -> tuple[np.ndarray, np.ndarray]:
+    """(epoch 2 points, epoch 1 points), each (k, 3), from a text/CSV file of six numbers per line
+    (x y z in epoch 2, then the same point in epoch 1); a header line and ``#`` comments are skipped."""
+    import re
+
+    from gis_desk.errors import CorruptFileError, MissingFileError
+
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError("The point pairs file does not exist", path=path)
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = [p for p in re.split(r"[\s,;]+", line) if p]
+        try:
+            values = [float(p) for p in parts]
+        except ValueError:
+            if not rows:  # a header
+                continue
+            raise CorruptFileError(f"Line {number} of the point pairs is not numbers: {line!r}", path=path) from None
+        if len(values) != 6:
+            raise CorruptFileError(f"Line {number} has {len(values)} numbers; a pair needs 6 "
+                                   "(x y z in epoch 2, then x y z in epoch 1)", path=path)
+        rows.append(values)
+    if len(rows) < 3:
+        raise DataError(f"{len(rows)} point pair(s): at least 3 are needed", path=path)
+    a = np.asarray(rows, dtype=np.float64)
+    return a[:, :3], a[:, 3:]
+
+
 def load_polygons(path, crs=None, *, what: str = "areas") -> list:
     """Polygons of a vector file (MultiPolygons split), in ``crs`` when given."""
     return list(_vector_frame(path, crs, ("Polygon", "MultiPolygon"), what).explode(index_parts=False).geometry)
