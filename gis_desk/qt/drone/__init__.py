@@ -34,6 +34,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QWidget
 from gis_desk.errors import DataError, GisDeskError, MissingFileError
 
 PLAYER_WIDTH = 520  # px: a 16:9 frame of about 500 x 280 beside the map
+PLAYER_HEIGHT = 400  # px: the frame plus the title and two rows of controls
 TELEMETRY_SUFFIXES = (".srt", ".gpx")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
 FOLLOW_MARGIN = 0.2
@@ -346,8 +347,31 @@ class Drone:
         self.player_dock.show()
         self.player_dock.raise_()
         self.bookmarks_dock.show()
-        if self.player_dock.width() < PLAYER_WIDTH and not self.player_dock.isFloating():
-            self.window.resizeDocks([self.player_dock], [PLAYER_WIDTH], Qt.Orientation.Horizontal)
+        self._make_room(self.player_dock)
+
+    def _make_room(self, dock: QDockWidget) -> None:
+        """A frame of about 500 x 280 px: widen the dock area, and take height from the docks
+        stacked with it (other panels of the right-hand side)."""
+        w = self.window
+        if dock.isFloating():
+            return
+        if dock.width() < PLAYER_WIDTH:
+            w.resizeDocks([dock], [PLAYER_WIDTH], Qt.Orientation.Horizontal)
+        if dock.height() < PLAYER_HEIGHT:
+            w.resizeDocks([dock], [PLAYER_HEIGHT], Qt.Orientation.Vertical)
+        if dock.height() >= PLAYER_HEIGHT or not dock.isVisible():
+            return
+        # the panels stacked with it will not give up their height: share the tallest one's place
+        area = w.dockWidgetArea(dock)
+        mine = {self.player_dock, self.bookmarks_dock, self.photo_dock}
+        others = [d for d in w.findChildren(QDockWidget) if d not in mine and d.isVisible()
+                  and not d.isFloating() and w.dockWidgetArea(d) == area and not w.tabifiedDockWidgets(dock).count(d)]
+        if others:
+            tallest = max(others, key=lambda d: d.height())
+            if tallest.height() > dock.height():
+                w.tabifyDockWidget(tallest, dock)
+                dock.show()
+                dock.raise_()
 
     # -- playback on the map -----------------------------------------------------------------------
     def position_at(self, video_time_s: float) -> dict | None:
@@ -580,8 +604,7 @@ class Drone:
         self.photo_viewer.show_photo(layer, int(row))
         self.photo_dock.show()
         self.photo_dock.raise_()
-        if self.photo_dock.width() < PLAYER_WIDTH and not self.photo_dock.isFloating():
-            self.window.resizeDocks([self.photo_dock], [PLAYER_WIDTH], Qt.Orientation.Horizontal)
+        self._make_room(self.photo_dock)
 
     # -- adding data -------------------------------------------------------------------------------
     def _start(self, title: str, read, on_layers) -> Any:
