@@ -127,3 +127,32 @@ def test_odm_images_match_orthority_table(real_data):
     # full-size calibration scaled to the copy: hfov = 2 atan(5472 / (2 x 3666.67))
     assert ds.frame["hfov"].iloc[0] == pytest.approx(73.46, abs=0.01)
     assert ds.frame["fov_source"].iloc[0] == "DJI CalibratedFocalLength"
+
+
+def test_sitemark_files_match_exifr_own_test_expectations(real_data):
+    """The values Sitemark/exifr's own parser tests assert for these very files ('cameras' and
+    'issues' sections of its test suite), compared with what GIS Desk reads."""
+    d = real_data / "drone_photos" / "sitemark_exifr"
+    x3 = read_photo_metadata(d / "DJI_Zenmuse_X3.JPG")
+    assert x3.lat == pytest.approx(50.85904941666667, abs=1e-12) and x3.lon == pytest.approx(4.678717111111111, abs=1e-12)
+    assert (x3.gimbal_roll, x3.gimbal_yaw, x3.gimbal_pitch) == (0.0, 46.6, -90.0)
+    assert (x3.flight_roll, x3.flight_yaw, x3.flight_pitch) == (-8.7, 44.7, 0.2)
+    assert (x3.exif_width, x3.exif_height, x3.width, x3.height) == (4000, 2250, 4000, 2250)
+    assert x3.focal_mm == 3.61 and x3.focal_35mm == 20 and x3.time == "2017-03-14T14:15:40"
+
+    rgb = read_photo_metadata(d / "DJI_Zenmuse_XT2_640_R_13mm.jpg")
+    assert rgb.lat == pytest.approx(39.91763687133333, abs=1e-12)
+    assert rgb.lon == pytest.approx(-2.822976112444444, abs=1e-12)
+    assert rgb.abs_alt == 881.609192 and rgb.rel_alt == 34.400002 and rgb.gimbal_pitch == -89.900002
+    assert (rgb.flight_roll, rgb.flight_yaw, rgb.flight_pitch) == (-6.5, 90.0, -2.4)
+    assert rgb.model == "XT2" and (rgb.exif_width, rgb.exif_height) == (4000, 3000) and rgb.focal_mm == 8
+
+    trm = read_photo_metadata(d / "DJI_Zenmuse_XT2_640_R_13mm.tiff")
+    assert trm.lat == pytest.approx(39.91763694444444, abs=1e-12)
+    assert trm.lon == pytest.approx(-2.8229761111111107, abs=1e-12)
+    assert trm.time == "2019-05-24T15:24:01.52" and trm.focal_mm == 13 and trm.rel_alt == 34.400002
+    assert trm.thermal["CentralWavelength"] == "10000" and trm.thermal["WavelengthFWHM"] == "4500"
+
+    issue2 = read_photo_metadata(d / "001.tif")  # exifr issue #2: a TIFF starting with 49 49
+    assert issue2.make == "DJI" and issue2.width == 640
+    assert issue2.lat == pytest.approx(50.86259891666667, abs=1e-12)
