@@ -5,7 +5,8 @@ telemetry, bookmark a moment, export a snapshot), not "roughly there".  FFmpeg s
 keyframe, so ``VideoReader.frame(i)`` seeks to the keyframe at or before frame ``i`` and
 decodes forward until the frame whose presentation time is frame ``i``'s.  Sequential reads
 (playback, stepping forward) continue decoding from where the decoder stands instead of seeking
-again, and a small LRU cache makes stepping back and forth over the same frames free.
+again, and an LRU cache (a memory budget, so 4K footage keeps fewer frames) holds the frames
+shown lately plus the few decoded just before a seek target, so stepping back is free too.
 
 Frame ``i`` is the frame shown from ``i / fps`` to ``(i + 1) / fps`` seconds after the first
 frame (constant frame rate, which drone cameras record); a frame's index comes from its
@@ -31,7 +32,9 @@ import numpy as np
 from gis_desk.errors import CorruptFileError, DataError, MissingFileError, ReaderError
 
 VIDEO_SUFFIXES = (".mp4", ".MP4", ".mov", ".MOV", ".m4v", ".avi", ".mkv")
-CACHE_FRAMES = 12  # decoded frames kept (640x360 RGB = 0.7 MB each)
+CACHE_MB = 192  # decoded RGB frames kept, in MB (640x360 = 0.7 MB a frame, 4K = 25 MB)
+CACHE_MAX_FRAMES = 120
+KEEP_BEHIND = 8  # frames just before a seek target kept too, so stepping back is free
 FORWARD_DECODE_LIMIT = 60  # a target this many frames ahead is reached by decoding on, not seeking
 
 
@@ -49,7 +52,7 @@ class VideoReader:
     ``frame_at_time(t)`` -> (index, RGB).  Call ``close()`` (or use ``with``) when done.
     """
 
-    def __init__(self, path: str | Path, *, cache_frames: int = CACHE_FRAMES) -> None:
+    def __init__(self, path: str | Path, *, cache_frames: int | None = None) -> None:
         av = _av()
         self.path = Path(path)
         if not self.path.exists():
@@ -88,7 +91,9 @@ class VideoReader:
             raise CorruptFileError("The video holds no frames", path=self.path)
         self._lock = threading.RLock()
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
-        self._cache_frames = max(1, int(cache_frames))
+        self._cache_frames = max(2, int(cache_frames if cache_frames is not None
+                                        else cache_frames_for(self.width, self.height)))
+        self._keep_behind = min(KEEP_BEHIND, self._cache_frames - 1)
         self._frames_iter = None  # live decode iterator after the last decoded frame
         self._last_index: int | None = None  # index of the frame the iterator produced last
         self.decoded = 0  # frames decoded so far (benchmarks and tests read it)
@@ -174,6 +179,8 @@ class VideoReader:
                 self._last_index = got
                 if got < index:
                     best = (got, frame)
+                    if index - got <= self._keep_behind and got >= 0 and got not in self._cache:
+                        self._keep(got, frame)  # stepping back from the target needs no new seek
                     continue
                 if got == index or best is None:
                     return self._keep(index, frame)
@@ -230,6 +237,13 @@ class VideoReader:
             frame_index = self.index_at_time(time_s)
         return export_snapshot(png_path, image, time_s=time_s, position=position, crs=crs,
                                video_path=self.path, frame_index=frame_index)
+
+
+def cache_frames_for(width: int, height: int) -> int:
+    """How many decoded frames of this size the cache keeps: a memory budget (``CACHE_MB``),
+    not a frame count, since a 4K frame is 36 times a 640x360 one; at least 2, at most
+    ``CACHE_MAX_FRAMES``."""
+    return int(max(2, min(CACHE_MAX_FRAMES, CACHE_MB * 1_000_000 // max(1, width * height * 3))))
 
 
 def _why(exc: Exception) -> str:

@@ -52,6 +52,27 @@ def test_random_order_seeks_are_frame_exact(clip):
         assert r.seeks - seeks <= 1
 
 
+def test_stepping_back_after_a_seek_needs_no_new_seek(clip):
+    with VideoReader(clip) as r:
+        assert read_frame_number(r.frame(58)) == 58  # keyframes every 12 frames: 48 .. 58 decoded
+        seeks, decoded = r.seeks, r.decoded
+        for i in range(57, 49, -1):  # the 8 frames before the target were kept
+            assert read_frame_number(r.frame(i)) == i
+        assert (r.seeks, r.decoded) == (seeks, decoded)
+        assert read_frame_number(r.frame(40)) == 40 and r.seeks == seeks + 1
+
+
+def test_cache_is_a_memory_budget(clip):
+    from gis_desk.io import video
+
+    with VideoReader(clip) as r:  # 320x180: small frames, many kept (capped)
+        assert r._cache_frames == video.CACHE_MAX_FRAMES
+    four_k = video.cache_frames_for(3840, 2160)
+    assert 2 <= four_k < 10 and four_k * 3840 * 2160 * 3 <= video.CACHE_MB * 1_000_000
+    assert video.cache_frames_for(640, 360) == video.CACHE_MAX_FRAMES
+    assert video.cache_frames_for(20000, 20000) == 2  # never fewer than two
+
+
 def test_frame_is_rgb_of_right_shape(clip):
     with VideoReader(clip) as r:
         rgb = r.frame(10)
