@@ -224,6 +224,9 @@ def _read_part(part: str, path: Path, crs: Any = None, options: dict | None = No
         from gis_desk.io.raster import read_raster
 
         datasets = read_raster(path, crs=crs)
+        if part in ("dsm", "dtm") or (part == "raster" and _is_dem_name(path)):
+            for ds in datasets:
+                _shade_by_default(ds)
     elif part == "point_cloud":
         from gis_desk.io.pointcloud import read_pointcloud
 
@@ -241,6 +244,25 @@ def _read_part(part: str, path: Path, crs: Any = None, options: dict | None = No
         ds.source.options = {**ds.source.options, "odm_part": part}
         ds.source.reader = READER_ID
     return datasets
+
+
+def _is_dem_name(path: Path) -> bool:
+    return path.stem.lower() in ("dsm", "dtm", "dem")
+
+
+def _shade_by_default(dataset) -> None:
+    """Elevation models open as the ramp shaded by their relief (hillshade "blend")."""
+    import dataclasses
+
+    base = dataset.default_style
+
+    def default_style():
+        style = base()
+        if getattr(style, "mode", None) == "singleband":
+            style = dataclasses.replace(style, hillshade="blend", ramp="viridis")
+        return style
+
+    dataset.default_style = default_style
 
 
 def _read_shots(path: Path, crs: Any = None):

@@ -88,6 +88,9 @@ def test_full_folder_found_and_read(tmp_path):
     assert kinds == ["RasterioDataset", "RasterioDataset", "RasterioDataset", "PointCloudDataset", "VectorDataset"]
     assert [d.source.options["odm_part"] for d in ds] == ["orthophoto", "dsm", "dtm", "point_cloud", "shots"]
     shots = ds[-1]
+    # elevation models open shaded by their relief; the orthophoto stays RGB
+    assert ds[1].default_style().hillshade == "blend" and ds[2].default_style().hillshade == "blend"
+    assert ds[0].default_style().hillshade == "off"
     assert list(shots.frame["filename"]) == ["DJI_0000.JPG", "DJI_0001.JPG"]
     assert list(shots.frame["z"]) == [80.0, 81.0]
     # the camera positions come back where they were written (WGS84 -> BNG)
@@ -202,3 +205,24 @@ def test_real_webodm_fixture_folder(real_data):
     assert set(p.found) == {"orthophoto"} and len(p.missing) == 5
     ds = read_odm_project(real_data / "odm_outputs" / "webodm_fixtures")
     assert len(ds) == 1 and ds[0].source.options["odm_part"] == "orthophoto"
+
+
+def test_odm_layers_in_a_saved_project(session, tmp_path):
+    try:
+        session.plugins.command("builtins.read_odm")
+    except Exception:  # noqa: BLE001
+        pytest.skip("builtins.read_odm is not declared in gis_desk/builtins/gis_desk.yaml yet")
+    z = zip_folder(make_project(tmp_path / "proj"), tmp_path / "all.zip")
+    layers = session.open(z, reader="builtins.read_odm")
+    assert [layer.kind for layer in layers][:3] == ["raster", "raster", "raster"] and len(layers) == 5
+    assert layers[1].style.hillshade == "blend"
+    path = session.save(tmp_path / "odm.gdesk")
+    from gis_desk.session import Session
+
+    other = Session()
+    other.load(path)
+    back = other.project.layers
+    assert len(back) == 5 and not any(layer.is_broken for layer in back)
+    assert [layer.dataset.source.options["odm_part"] for layer in back] == ["orthophoto", "dsm", "dtm",
+                                                                             "point_cloud", "shots"]
+    assert back[1].style.hillshade == "blend"
