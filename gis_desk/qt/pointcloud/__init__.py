@@ -29,6 +29,7 @@ TEXT_SUFFIXES = (".xyz", ".pts", ".csv", ".txt")
 OPEN_FILTER = ("Point clouds (*.las *.laz *.ply *.e57 *.xyz *.pts *.csv *.txt);;LAS/LAZ/COPC (*.las *.laz);;"
                "PLY (*.ply);;E57 (*.e57);;Text XYZ/PTS/CSV (*.xyz *.pts *.csv *.txt);;All files (*)")
 PANEL_WIDTH = 520
+PANEL_HEIGHT = 480
 
 
 class PointClouds:
@@ -63,6 +64,8 @@ class PointClouds:
                                        Qt.DockWidgetArea.BottomDockWidgetArea)
         if "log" in window.docks:
             window.tabifyDockWidget(window.docks["log"], self.section_dock)
+        if "identify" in window.docks:  # the whole right-hand column, not a sliver under other panels
+            window.tabifyDockWidget(window.docks["identify"], self.results_dock)
         self.results_dock.hide()
         self.section_dock.hide()
 
@@ -287,6 +290,8 @@ class PointClouds:
             cloud1 = epoch1.transformed_cloud()  # a copy only when epoch 1 itself was moved
             cloud2 = epoch2.cloud  # raw: the comparison applies epoch 2's transform as its coarse matrix
             result = compare_epochs(cloud1, cloud2, settings, feedback=feedback.child(0, 90))
+            if applied is not None:
+                result.registration = applied
             feedback.info("Writing the change layers")
             paths = write_comparison_outputs(result, out_dir, crs)
             datasets = {}
@@ -296,6 +301,12 @@ class PointClouds:
             feedback.set_progress(100)
             return result, paths, datasets
 
+        stored = self.registrations.get(epoch2.id)
+        if stored is not None and settings.icp is False and settings.coarse_matrix is not None \
+                and np.allclose(stored.matrix, settings.coarse_matrix):
+            applied = stored  # report the registration that placed epoch 2, not "coarse matrix"
+        else:
+            applied = None
         names = (epoch1.name, epoch2.name)
         self.last_task = self.window.tasks.start(
             work, f"Comparing {names[1]} with {names[0]}",
@@ -326,8 +337,13 @@ class PointClouds:
         dock = self.results_dock
         dock.show()
         dock.raise_()
-        if dock.width() < PANEL_WIDTH and not dock.isFloating():
+        if dock.isFloating():
+            return
+        if dock.width() < PANEL_WIDTH:
             self.window.resizeDocks([dock], [PANEL_WIDTH], Qt.Orientation.Horizontal)
+        tall = max(PANEL_HEIGHT, self.window.height() // 2)
+        if dock.height() < tall:  # room for the element table and the histogram
+            self.window.resizeDocks([dock], [tall], Qt.Orientation.Vertical)
 
     def show_in_3d(self) -> bool:
         """Show the change cloud in the 3D View (installed on first use); False without it."""

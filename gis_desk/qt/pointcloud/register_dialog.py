@@ -21,7 +21,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPlainTextEdit, QPushButton,
-                               QSpinBox, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QSizePolicy, QSpinBox, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from gis_desk.errors import GisDeskError, ParameterError
 from gis_desk.qt.pointcloud.common import (LayerChooser, SetTransform, format_matrix, is_pointcloud,
@@ -94,7 +94,8 @@ class RegisterDialog(QDialog):
         self.pages.addWidget(QLabel("ICP starts from where the moving layer is now."))
         self.pages.addWidget(self._matrix_page())
         self.pages.addWidget(self._pairs_page())
-        self.coarse_mode.currentIndexChanged.connect(self.pages.setCurrentIndex)
+        self.coarse_mode.currentIndexChanged.connect(self._show_page)
+        self._show_page(0)
         cl.addWidget(self.coarse_mode)
         cl.addWidget(self.pages)
 
@@ -204,6 +205,14 @@ class RegisterDialog(QDialog):
         lay.addWidget(self.pairs_table)
         lay.addLayout(row)
         return page
+
+    def _show_page(self, index: int) -> None:
+        # a stacked widget is as tall as its tallest page: let hidden pages take no room
+        for i in range(self.pages.count()):
+            policy = QSizePolicy.Policy.Preferred if i == index else QSizePolicy.Policy.Ignored
+            self.pages.widget(i).setSizePolicy(policy, policy)
+        self.pages.setCurrentIndex(index)
+        self.pages.adjustSize()
 
     def _default_layers(self) -> None:
         """Reference = the earliest epoch, moving = the next (by epoch label, else layer order)."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPixmap
-from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea, QTableWidget,
+from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 FLAG_COLOUR = "#f8d0cc"  # rows of elements that exceed the threshold
@@ -63,6 +63,35 @@ def summary_text(result) -> str:
     return "<br>".join(parts)
 
 
+class ScaledImage(QLabel):
+    """An image that scales to the label's size, keeping its aspect ratio."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._pixmap = QPixmap()
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(160, 130)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+
+    def set_image(self, pixmap: QPixmap) -> None:
+        self._pixmap = pixmap
+        self._rescale()
+
+    def image(self) -> QPixmap:
+        return self._pixmap
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self._pixmap.isNull():
+            self.setPixmap(QPixmap())
+            return
+        self.setPixmap(self._pixmap.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                           Qt.TransformationMode.SmoothTransformation))
+
+
 class ResultsPanel(QWidget):
     export_report_requested = Signal()
     show_3d_requested = Signal()
@@ -82,12 +111,8 @@ class ResultsPanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.cellDoubleClicked.connect(self._row_activated)
         self.table.setToolTip("Double-click an element to zoom the map to it")
-        self.histogram = QLabel()
-        self.histogram.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.histogram.setMinimumHeight(160)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.histogram)
+        self.table.setMinimumHeight(190)  # seven elements without scrolling
+        self.histogram = ScaledImage()
         buttons = QHBoxLayout()
         self.report_button = QPushButton("Export report PDF…")
         self.report_button.clicked.connect(self.export_report_requested.emit)
@@ -104,7 +129,7 @@ class ResultsPanel(QWidget):
         buttons.addStretch(1)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 2)
-        layout.addWidget(scroll, 1)
+        layout.addWidget(self.histogram, 1)
         layout.addWidget(self.folder)
         layout.addLayout(buttons)
 
@@ -114,7 +139,7 @@ class ResultsPanel(QWidget):
         self._fill_table(result)
         histogram = paths.get("histogram")
         pixmap = QPixmap(str(histogram)) if histogram else QPixmap()
-        self.histogram.setPixmap(pixmap)
+        self.histogram.set_image(pixmap)
         if pixmap.isNull():
             self.histogram.setText("(no histogram)")
         folder = Path(paths["json"]).parent if "json" in paths else None

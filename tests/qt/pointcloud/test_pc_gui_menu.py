@@ -391,7 +391,7 @@ def test_compare_adds_change_layers_and_flags_the_sagging_deck(qtbot, pc, epochs
     assert panel.table.rowCount() == 3
     rows = panel.flagged_rows()
     assert [panel.table.item(r, 0).text() for r in rows] == ["deck middle"]
-    assert not panel.histogram.pixmap().isNull()
+    assert not panel.histogram.image().isNull()
     assert pc.results_dock.isVisible()
     # the deck sag is measured: median change in the middle zone is tens of mm downwards
     zones = result.zones.set_index("name")
