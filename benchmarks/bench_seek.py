@@ -135,11 +135,26 @@ def run(seconds: float, gop: int, clicks: int, seed: int) -> dict:
         _wait(app, lambda: player.current_index == target and player.wait_idle())
         player.view.repaint()
         step_ms.append((time.perf_counter() - started) * 1000.0)
+    # stepping back after a seek: the frames just before the target were kept while decoding
+    back_ms = []
+    for t_click in times[:5]:
+        player.seek_time(float(t_click))
+        _wait(app, lambda: player.current_index == player.requested_index and player.wait_idle())
+        for _ in range(3):
+            target = player.current_index - 1
+            started = time.perf_counter()
+            player.step(-1)
+            _wait(app, lambda: player.current_index == target and player.wait_idle())
+            player.view.repaint()
+            back_ms.append((time.perf_counter() - started) * 1000.0)
+            if read_frame_number(player.current_rgb) != target:
+                raise SystemExit(f"frame check failed stepping back to {target}")
     drone.close()
     window.session.project.mark_dirty(False)
     window.canvas.scheduler.shutdown(wait=True)
     window.close()
-    return {"clip": video.name, "frames": frames, "gop": gop, "clicks": rows, "step_ms": step_ms}
+    return {"clip": video.name, "frames": frames, "gop": gop, "clicks": rows, "step_ms": step_ms,
+            "step_back_ms": back_ms}
 
 
 def _wait(app, done, timeout_s: float = 30.0) -> None:
@@ -168,6 +183,7 @@ def report(result: dict) -> None:
     print(f"baseline (decode from start): median {statistics.median(base):.1f} ms, max {max(base):.1f} ms")
     print(f"speed-up over the baseline: median {statistics.median(ratio):.1f}x")
     print(f"one-frame step after a seek: median {statistics.median(result['step_ms']):.1f} ms")
+    print(f"one-frame step back after a seek: median {statistics.median(result['step_back_ms']):.1f} ms")
 
 
 def main() -> None:
