@@ -160,9 +160,12 @@ def render_points(xyz: np.ndarray, colours: np.ndarray, camera: Camera, *, point
     return image
 
 
+_EDL_STEP = 0.004  # log-depth step per pixel below which neighbours count as the same surface
+
+
 def _eye_dome(image: np.ndarray, depth: np.ndarray, strength: float) -> np.ndarray:
-    """Darken pixels lying behind their neighbours (log-depth differences over 4 neighbours at
-    1 and 2 px), which outlines edges and gives surfaces relief."""
+    """Darken pixels lying behind their neighbours (log-depth steps over 4 neighbours at 1 and
+    2 px), which outlines edges and the silhouettes of parts in front."""
     filled = np.isfinite(depth)
     if not filled.any():
         return image
@@ -174,7 +177,9 @@ def _eye_dome(image: np.ndarray, depth: np.ndarray, strength: float) -> np.ndarr
         padded = np.pad(logd, r, mode="edge")
         for dy, dx in ((-r, 0), (r, 0), (0, -r), (0, r)):
             nb = padded[r + dy:r + dy + logd.shape[0], r + dx:r + dx + logd.shape[1]]
-            response += np.maximum(0.0, logd - nb) / r
+            # steps beyond a small share of the depth only: a slanted surface's steady
+            # gradient is not an edge and stays unshaded
+            response += np.maximum(0.0, logd - nb - _EDL_STEP * r) / r
     shade = np.exp(-response * 60.0 * strength)
     out = image.astype(np.float32)
     out[filled] *= shade[filled, None]
