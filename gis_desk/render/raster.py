@@ -245,6 +245,11 @@ def render_raster_layer(layer, viewport: Viewport, cancel=None) -> np.ndarray | 
     style = layer.style if isinstance(layer.style, RasterStyle) else RasterStyle()
     bands = bands_for(style, dataset)
     resampling = style.resampling if style.mode != "paletted" else "nearest"
+    if style.mode == "singleband" and getattr(style, "hillshade", "off") in ("blend", "only") \
+            and resampling == "nearest":
+        # nearest-neighbour heights are flat steps when zoomed in: their gradient draws a
+        # checkerboard.  A smooth surface (cubic) gives the slopes between the cells.
+        resampling = "cubic"
     if same_crs(dataset.crs, viewport.crs):
         window = pixel_window(dataset.bounds, viewport)
         if window is None:

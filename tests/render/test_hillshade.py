@@ -144,3 +144,14 @@ def test_identify_says_height_on_dsm_not_on_other_rasters(session, tmp_path):
     session.open(tmp_path / "counts.tif")
     hits = identify(session.project, E0 + 1002.5, N0 - 2.5, tolerance=0.1)
     assert hits and all("height" not in h.attributes for h in hits)
+
+
+def test_zoomed_in_relief_is_smooth_not_a_checkerboard(session, tmp_path):
+    path = write_dem(tmp_path / "cone_dem.tif", cone() + 20.0)
+    layer = _layer(session, path, RasterStyle(mode="singleband", bands=(1,), hillshade="only"))
+    # 20 x 20 m (cells of 1 m) on 160 px: 8 screen pixels per height cell, on the lit slope
+    vp = Viewport((E0 + 20, N0 - 40, E0 + 40, N0 - 20), 160, 160, "EPSG:27700")
+    grey = render_raster_layer(layer, vp)[..., 0].astype(float)
+    steps = np.abs(np.diff(grey[80, 8:-8]))
+    assert steps.max() < 12  # nearest-neighbour heights would give flat cells and spikes at their edges
+    assert grey[8:-8, 8:-8].min() > 150  # the whole north-west slope stays lit
