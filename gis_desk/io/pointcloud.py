@@ -213,6 +213,8 @@ def _read_las(path: Path, crs: Any, feedback=None) -> PointCloudDataset:
             raise _truncated(path, readable, total, is_laz, exc) from exc
         if done < total:
             raise _truncated(path, done, total, is_laz, None)
+        if not is_laz:
+            _check_no_uncounted_points(path, header, total)
         version = f"{header.version.major}.{header.version.minor}"
         names_vlr = {type(v).__name__ for v in header.vlrs}
         copc = "CopcInfoVlr" in names_vlr or path.name.lower().endswith(".copc.laz")
@@ -228,6 +230,21 @@ def _read_las(path: Path, crs: Any, feedback=None) -> PointCloudDataset:
     cloud = PointCloud(xyz, attrs, used_crs)
     source = DataSource(str(path.absolute()), options=crs_options)
     return PointCloudDataset(source, cloud, driver, metadata)
+
+
+def _check_no_uncounted_points(path: Path, header, total: int) -> None:
+    """CorruptFileError when an uncompressed LAS holds whole point records beyond its header's
+    count (the header was not updated when points were appended: they would be silently lost)."""
+    size = int(header.point_format.size)
+    end = os.path.getsize(path)
+    for start in (getattr(header, "start_of_first_evlr", 0), getattr(header, "start_of_waveform_data_packet_record", 0)):
+        if start and int(header.offset_to_point_data) < int(start) < end:
+            end = int(start)
+    extra = (end - int(header.offset_to_point_data)) // size - total
+    if extra > 0:
+        raise CorruptFileError(f"The LAS file holds {total + extra:,} point records but its header counts {total:,}",
+                               path=path, hint="the header's point count is wrong (the file was appended to or "
+                                               "badly written); rewrite it with the writing software or LAStools")
 
 
 def _decodable_points(path: Path, total: int) -> int:

@@ -90,3 +90,14 @@ def test_text_without_numbers(tmp_path):
     (tmp_path / "t.xyz").write_text("x y z\na b c\nd e f\n")
     with pytest.raises(DataError, match="numeric"):
         read_pointcloud(tmp_path / "t.xyz", crs=27700)
+
+
+def test_header_counting_fewer_points_than_the_data(tmp_path, synthetic_cloud):
+    data = bytearray(write_pointcloud(tmp_path / "ok.las", synthetic_cloud).read_bytes())
+    data[247:255] = (1500).to_bytes(8, "little")
+    data[107:111] = (1500).to_bytes(4, "little")
+    short = tmp_path / "short.las"
+    short.write_bytes(bytes(data))
+    with pytest.raises(CorruptFileError, match=r"holds 2,000 point records but its header counts 1,500") as info:
+        read_pointcloud(short)
+    assert info.value.path == str(short) and info.value.hint

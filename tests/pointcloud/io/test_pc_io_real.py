@@ -126,3 +126,14 @@ def test_drone_model_laz(real_data):
     assert {"red", "green", "blue"} <= set(ds.fields)
     idx = ds.sample(50_000)
     assert 0 < len(idx) <= 50_000 and len(np.unique(idx)) == len(idx)
+
+
+def test_every_real_las_laz_copc_file_is_covered(real_data):
+    """Each LAS/LAZ/COPC file of the shared data is checked above (new files must be added)."""
+    found = {p.relative_to(real_data / PC).as_posix() for p in (real_data / PC).rglob("*")
+             if p.suffix.lower() in (".las", ".laz")}
+    covered = set(WITH_CRS) | set(WITHOUT_CRS) | set(USER_DEFINED_KEYS)
+    assert found == covered
+    others = {p.relative_to(real_data).as_posix() for p in real_data.rglob("*")
+              if p.suffix.lower() in (".las", ".laz") and PC not in p.relative_to(real_data).parts}
+    assert others == {"drone_photos/brighton_beach/model.laz"}  # test_drone_model_laz
