@@ -169,14 +169,18 @@ class Scene:
             n = counts.get(la.key, 0)
             if not n:
                 continue
-            px, depth = camera.project(la.xyz[:n], self.model(la))
+            model = self.model(la)
+            cand = _near_pixel(la.xyz[:n], camera.mvp(model), camera, x_px, y_px, tolerance_px + 1.0)
+            if not len(cand):
+                continue
+            px, depth = camera.project(la.xyz[cand], model)  # exact, float64, on the few candidates
             d2 = (px[:, 0] - x_px) ** 2 + (px[:, 1] - y_px) ** 2
             near = np.flatnonzero((d2 <= tolerance_px ** 2) & (np.abs(depth) <= 1.0))
             if not len(near):
                 continue
-            i = near[np.argmin(depth[near])]
-            if best is None or depth[i] < best[0]:
-                best = (float(depth[i]), la, int(i))
+            j = near[np.argmin(depth[near])]
+            if best is None or depth[j] < best[0]:
+                best = (float(depth[j]), la, int(cand[j]))
         if best is None:
             return None
         _, la, i = best
@@ -189,3 +193,29 @@ class Scene:
             v = values[index]
             out[name] = v.item() if hasattr(v, "item") else v
         return out
+
+
+_PICK_CHUNK = 1_000_000
+
+
+def _near_pixel(local: np.ndarray, mvp: np.ndarray, camera, x_px: float, y_px: float,
+                tolerance_px: float) -> np.ndarray:
+    """Indices of the points of ``local`` (float32) projecting within a ``tolerance_px`` box
+    of the window pixel: a float32 pre-filter in chunks (few temporaries), so a click on
+    millions of points costs a few matrix-vector products instead of full projections."""
+    m = mvp.astype(np.float32)
+    nx = 2.0 * x_px / camera.width - 1.0
+    ny = 1.0 - 2.0 * y_px / camera.height
+    tx = 2.0 * tolerance_px / camera.width
+    ty = 2.0 * tolerance_px / camera.height
+    found = []
+    for start in range(0, len(local), _PICK_CHUNK):
+        p = local[start:start + _PICK_CHUNK]
+        w = p @ m[3, :3] + m[3, 3]
+        cx = p @ m[0, :3] + m[0, 3]
+        idx = np.flatnonzero(np.abs(cx - nx * w) <= tx * w)  # false behind the eye (w <= 0)
+        if len(idx):
+            cy = p[idx] @ m[1, :3] + m[1, 3]
+            wi = w[idx]
+            found.append(idx[np.abs(cy - ny * wi) <= ty * wi] + start)
+    return np.concatenate(found) if found else np.zeros(0, np.int64)

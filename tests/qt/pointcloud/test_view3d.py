@@ -285,3 +285,32 @@ def test_snapshot_carries_the_legend(qtbot):
     assert with_legend.size() == plain.size()
     # the legend box (white, translucent) is in the top-left corner
     assert sum(_rgb(with_legend, 12, 12)) > sum(_rgb(plain, 12, 12)) + 300
+
+
+def test_pick_prefilter_finds_the_same_point_as_projecting_everything():
+    scene = Scene()
+    rng = np.random.default_rng(5)
+    scene.set_layer("a", rng.uniform(0, 40, (60_000, 3)) + [E0, N0, 0])
+    scene.set_layer("b", rng.uniform(10, 30, (20_000, 3)) + [E0, N0, 5])
+    cam = OrbitCamera(width=640, height=480, yaw=20.0, pitch=35.0)
+    cam.fit(*scene.bounds())
+    cam.zoom(0.6)  # some points now lie outside the view or behind the near plane
+    counts = scene.draw_counts(70_000)
+    hits = 0
+    for x, y in rng.uniform([0, 0], [640, 480], (40, 2)):
+        best = None
+        for la in scene.visible_layers():
+            n = counts[la.key]
+            px, depth = cam.project(la.xyz[:n], scene.model(la))
+            ok = np.flatnonzero((((px - [x, y]) ** 2).sum(axis=1) <= 9.0) & (np.abs(depth) <= 1))
+            if len(ok):
+                j = ok[np.argmin(depth[ok])]
+                if best is None or depth[j] < best[0]:
+                    best = (depth[j], la.key, int(la.order[j]))
+        hit = scene.pick(cam, x, y, counts, tolerance_px=3.0)
+        if best is None:
+            assert hit is None
+        else:
+            hits += 1
+            assert (hit["layer_key"], hit["index"]) == best[1:]
+    assert hits > 10
