@@ -343,7 +343,7 @@ class View3DDock(QWidget):
                 codes = [la.cloud.attributes["classification"] for la in shown
                          if "classification" in la.cloud.attributes]
                 values = np.unique(np.concatenate(codes)) if codes else np.zeros(0, np.uint8)
-            self.view.set_legend(_field_label(override.color_by), colour_legend(override, values))
+            self.view.set_legend("All point clouds", colour_legend(override, values))
         else:
             first = shown[-1]  # the top layer
             self.view.set_legend(self._name(first), pointcloud_legend(first))
