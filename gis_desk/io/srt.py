@@ -31,6 +31,7 @@ raises ``DataError`` naming it.
 from __future__ import annotations
 
 import re
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,9 @@ _LEGACY_FNUM = re.compile(r"(?:\bF/|\bFnum\s*:\s*)" + NUM)
 _LEGACY_ISO = re.compile(r"\bISO\s*:?\s*" + NUM)
 _LEGACY_SHUTTER = re.compile(r"(?:\bSS\s+|\bShutter\s*:\s*)" + NUM)   # 'SS 206.14' / 'Shutter:60' = 1/x s
 
+_ALL_PATTERNS = (*_FIELDS.values(), _SHUTTER, _DRONE_YPR, _GPS, _BARO, _H, _D, _HS, _VS, _FPRY, _GPRY,
+                 _LEGACY_FNUM, _LEGACY_ISO, _LEGACY_SHUTTER)
+
 # Great Britain and Ireland, for the coordinate-order check of legacy GPS(...) pairs.
 _BRITISH_ISLES = (-11.0, 49.0, 2.5, 61.5)   # lon min, lat min, lon max, lat max
 
@@ -95,13 +99,116 @@ def _to_float(values) -> np.ndarray:
     return np.array(values, dtype=np.float64) if len(values) else np.empty(0)
 
 
+_FAST_MIN_CUES = 200          # below this the per-field scan is as quick
+_FAST_CHUNK_CHARS = 8_000_000  # text tokenised at a time (bounds the memory of the fast path)
+
+
 class _Cues:
-    """Cue boundaries in the text and the assignment of field matches to cues."""
+    """Cue boundaries in the text and the assignment of field matches to cues.
+
+    Fast path for long files (``build_fast``): DJI writes every cue with the same words and
+    only the numbers changing, so after splitting the text at white space each cue is the same
+    number of tokens ``T`` and a field is the token at the same place in every cue (where it is
+    in the first cue).  The text is split in chunks; each chunk is checked (a whole number of
+    cues, every word-only token of the first cue repeated in each cue) and the known fields'
+    tokens are converted to numbers.  Any mismatch abandons the fast path and every field is
+    scanned for on its own (``column``: one regex ``findall`` over the text)."""
 
     def __init__(self, text: str):
         self.text = text
         self._starts: np.ndarray | None = None
         self.n = 0
+        self._first = ""                          # text of the first cue, when the fast path holds
+        self._fast: dict[tuple, np.ndarray] = {}  # (token index, prefix len, suffix len) -> values
+
+    # -- fast path --------------------------------------------------------------------------
+    def _cue_start(self, timing_pos: int) -> int | None:
+        """Start of the cue whose timing line begins at ``timing_pos`` (its number line)."""
+        line = self.text.rfind("\n", 0, timing_pos) + 1
+        return line if self.text[line:timing_pos].strip().isdigit() else None
+
+    def build_fast(self, patterns) -> bool:
+        """Prepare every field of ``patterns`` by the token layout; True when it holds."""
+        text = self.text
+        if self.n < _FAST_MIN_CUES:
+            return False
+        it = _TIMING.finditer(text)
+        try:
+            a, b = next(it).start(), next(it).start()
+        except StopIteration:
+            return False
+        s0, s1 = self._cue_start(a), self._cue_start(b)
+        if s0 is None or s1 is None or text[:s0].strip():
+            return False
+        first = text[s0:s1]
+        spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", first)]
+        T = len(spans)
+        words = first.split()
+        literal = [(k, w) for k, w in enumerate(words) if not any(c.isdigit() for c in w)]
+        wanted: set[tuple] = set()
+        for pattern in patterns:
+            m = pattern.search(first)
+            if m is None:
+                continue
+            for g in range(1, (pattern.groups or 0) + 1):
+                if m.group(g) is None:
+                    continue
+                c0, c1 = m.span(g)
+                k = next((k for k, (t0, t1) in enumerate(spans) if t0 <= c0 and c1 <= t1), None)
+                if k is None:
+                    return False
+                wanted.add((k, c0 - spans[k][0], spans[k][1] - c1))
+        parts: dict[tuple, list[np.ndarray]] = {key: [] for key in wanted}
+        total, pos = 0, s0
+        while pos < len(text):
+            end = len(text)
+            if pos + _FAST_CHUNK_CHARS < len(text):
+                m = _TIMING.search(text, pos + _FAST_CHUNK_CHARS)
+                if m is not None:
+                    end = self._cue_start(m.start())
+                    if end is None or end <= pos:
+                        return False
+            tokens = text[pos:end].split()
+            cues, rest = divmod(len(tokens), T)
+            if rest or any(tokens[k::T].count(w) != cues for k, w in literal):
+                return False
+            for key in wanted:
+                k, pre, suf = key
+                col = tokens[k::T]
+                if pre or suf:
+                    col = [v[pre:-suf] for v in col] if suf else [v[pre:] for v in col]
+                try:
+                    parts[key].append(np.array(col, dtype=np.float64))
+                except ValueError:
+                    return False
+            total += cues
+            pos = end
+        if total != self.n:
+            return False
+        self._fast = {key: np.concatenate(v) if v else np.empty(0) for key, v in parts.items()}
+        self._first = first
+        return True
+
+    def _from_fast(self, pattern: re.Pattern, groups: int) -> list[np.ndarray] | None:
+        if not self._first:
+            return None
+        m = pattern.search(self._first)
+        out = []
+        for g in range(1, groups + 1):
+            if m is None or m.group(g) is None:
+                out.append(np.full(self.n, np.nan))     # every cue has the first cue's words
+                continue
+            c0, c1 = m.span(g)
+            key = next((key for key in self._fast if self._key_span(key) == (c0, c1)), None)
+            if key is None:
+                return None
+            out.append(self._fast[key])
+        return out
+
+    def _key_span(self, key: tuple) -> tuple[int, int]:
+        k, pre, suf = key
+        spans = self.__dict__.setdefault("_spans", [(m.start(), m.end()) for m in re.finditer(r"\S+", self._first)])
+        return spans[k][0] + pre, spans[k][1] - suf
 
     def starts(self) -> np.ndarray:
         if self._starts is None:
@@ -110,6 +217,9 @@ class _Cues:
 
     def column(self, pattern: re.Pattern, groups: int = 1) -> list[np.ndarray]:
         """One float array per numeric group, NaN where a cue lacks the field; first match wins."""
+        fast = self._from_fast(pattern, groups)
+        if fast is not None:
+            return fast
         found = pattern.findall(self.text)
         n = self.n
         if len(found) == n:
@@ -135,6 +245,8 @@ class _Cues:
         return out
 
     def present(self, pattern: re.Pattern) -> bool:
+        if self._first:
+            return pattern.search(self._first) is not None
         return pattern.search(self.text) is not None
 
 
@@ -211,6 +323,7 @@ def parse_srt_text(text: str, source: str = "<srt>") -> Telemetry:
         raise DataError(f"The SRT file {what}", path=source,
                         hint="choose the .SRT written by the drone beside the video")
     t_start, t_end = _times(timing)
+    cues.build_fast(_ALL_PATTERNS)
     problems: list[str] = []
     notes: list[str] = []
     extras: dict[str, np.ndarray] = {}
