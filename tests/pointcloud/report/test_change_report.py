@@ -140,3 +140,18 @@ def test_change_colouring_helpers(bridge_result):
     assert len(cloud) == len(bridge_result.epoch1_preview) and np.isfinite(d).mean() > 0.8
     # every value is one of the core points' distances
     assert np.isin(d[np.isfinite(d)], bridge_result.m3c2.distance).all()
+
+
+def test_progress_and_cancel(bridge_result, tmp_path):
+    from gis_desk.errors import CanceledError
+    from gis_desk.processing.feedback import Feedback
+
+    seen = []
+    feedback = Feedback(on_progress=seen.append)
+    build_change_report(bridge_result, tmp_path / "ok.pdf", feedback=feedback)
+    assert seen == sorted(seen) and seen[-1] == 100.0 and len(seen) >= 4
+    assert any("3D snapshot" in text for _, text in feedback.messages)
+    stopped = Feedback(on_progress=lambda pct: stopped.cancel() if pct >= 25 else None)
+    with pytest.raises(CanceledError):
+        build_change_report(bridge_result, tmp_path / "stopped.pdf", feedback=stopped)
+    assert [p.name for p in tmp_path.iterdir()] == ["ok.pdf"]
