@@ -133,7 +133,11 @@ class ComparisonResult:
             "registration_error_m": self.registration_error,
             "registration_error_source": self.registration_error_source,
             "m3c2": {**self.m3c2.summary(), "params": self.m3c2.params.to_dict()},
-            "dod": None if self.dod is None else self.dod.summary(),
+            "dod": None if self.dod is None else {
+                **self.dod.summary(), "min_points_per_cell": self.settings.dod_min_points,
+                "classes": None if self.settings.dod_classes is None else list(self.settings.dod_classes),
+                "cell_lod": "each cell also beyond its own LoD95 = 1.96 sqrt(s1^2/n1 + s2^2/n2)"
+                if getattr(self.dod, "cell_lod", None) is not None else None},
             "zones": zones, "summary": self.summary(),
             "histogram": {"counts": [int(c) for c in counts], "edges": [float(e) for e in edges]},
             "sections": [{"label": p.label, "points": int(len(p.distance))} for p in self.sections],
@@ -776,7 +780,8 @@ def plot_histogram(result: ComparisonResult, path_or_axes, *, dpi: int = 120):
         ax.text(lod, ax.get_ylim()[1] * 0.92, f" median LoD95 {lod:.1f} mm", fontsize=7)
     ax.set_yscale("log" if counts.max(initial=0) > 50 * max(1, np.median(counts[counts > 0]) if counts.any() else 1)
                   else "linear")
-    ax.set_xlabel("M3C2 distance (mm), epoch 2 - epoch 1 along the normal")
+    ax.set_xlabel("M3C2 distance (mm), epoch 2 - epoch 1 along the normal; the end bins hold everything beyond",
+                  fontsize=8)
     ax.set_ylabel("core points")
     if own:
         fig.tight_layout()
