@@ -6,9 +6,12 @@
 2. registration of epoch 2 onto epoch 1: a coarse matrix or point pairs, then point-to-plane
    ICP on the stable areas (``gis_desk.analysis.registration``);
 3. M3C2 at core points of epoch 1 against the registered epoch 2 (``gis_desk.analysis.m3c2``);
-4. a DEM of difference with volumes, from ground points by default (``gis_desk.analysis.dod``);
+4. a DEM of difference with volumes, from ground points by default (``gis_desk.analysis.dod``),
+   each cell also judged against its own LoD95 from the spread of its heights (``with_cell_lod``);
 5. per-element statistics in zone polygons (``gis_desk.analysis.zones``), with optional height
-   limits per zone (``zmin``/``zmax`` fields) for stacked elements such as a pier under a deck;
+   limits per zone (``zmin``/``zmax`` fields) for stacked elements such as a pier under a deck,
+   plus the lean of each element's faces fitted from M3C2 (``face_lean``): a wall rotating by
+   2 mrad moves each point less than its LoD, but a fit over the whole face measures it;
 6. a histogram of the M3C2 distances and section profiles of both epochs.
 
 Registration error: ICP's own figure (``RegistrationResult.registration_error``) is the spread of
