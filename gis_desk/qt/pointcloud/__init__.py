@@ -79,6 +79,18 @@ class PointClouds:
         window.canvas.register_tool(self.pick_tool)
         self.section_line = None
         self.actions = self._menu()
+        # clouds added any other way (Add Data, drag and drop) get their epoch from the file name too
+        window.session.project.layers.events.inserted.connect(self._layer_inserted)
+
+    def _layer_inserted(self, _index: int, layer) -> None:
+        from gis_desk.core.pointcloud import PointCloudLayer
+        from gis_desk.qt.pointcloud.common import epoch_label_from_name
+
+        if not isinstance(layer, PointCloudLayer) or layer.epoch_label or not (layer.source and layer.source.path):
+            return
+        label = epoch_label_from_name(layer.source.path)
+        if label != Path(layer.source.path).name.split(".")[0]:  # the name says an epoch or a date
+            layer.restore_state({"epoch_label": label})  # quietly: no undo step, no unsaved change
 
     # -- construction ------------------------------------------------------------------------------
     def _dock(self, key: str, title: str, widget, area) -> QDockWidget:

@@ -45,6 +45,11 @@ def test_open_laz_sets_epoch_label_and_builds_index(qtbot, pc, epochs):
     assert layer.source.reader == "builtins.read_pointcloud"
 
 
+def test_clouds_added_with_add_data_get_an_epoch_label(qtbot, pc, epochs):
+    layers = pc.window.open_path(epochs["e2"])  # the generic Add Data path, not the menu
+    assert layers and layers[0].epoch_label == "Epoch 2 (2025-03)"
+
+
 def test_open_without_crs_asks_and_reopens(qtbot, pc, epochs, tmp_path, monkeypatch):
     from gis_desk.core.crs import crs_id
     from gis_desk.core.pointcloud import PointCloud
