@@ -12,7 +12,7 @@ older models).  The layouts handled:
     ``[rel_alt .. abs_alt ..]``, ``[Drone: Yaw:.., Pitch:.., Roll:..]``, ``fnum : 280`` meaning
     f/2.8 and ``focal_len : 240`` meaning 24 mm (Mavic 2, Mavic 2 Enterprise, Mavic Air).
 ``dji-legacy-gps``
-    ``GPS(a, b, n)`` with ``HOME(a, b)``, ``BAROMETER: h`` or ``D ..m, H ..m`` (Phantom 3/4,
+    ``GPS(a, b, n)`` (or ``RTK(a, b, n)``) with ``HOME(a, b)``, ``BAROMETER: h`` or ``D ..m, H ..m`` (Phantom 3/4,
     Mavic Pro, Inspire).  These write longitude first, but not every firmware did: the order is
     decided from the values (a number beyond +-90 can only be a longitude; a pair that reads as
     a place in Great Britain/Ireland one way round only is taken that way; a "latitude" beyond
@@ -74,7 +74,7 @@ _SHUTTER = re.compile(r"\[shutter" + _S + r"1/" + NUM)
 _DRONE_YPR = re.compile(r"Drone:\s*Yaw:\s*" + NUM + r",\s*Pitch:\s*" + NUM + r",\s*Roll:\s*" + NUM)
 _DATETIME = re.compile(r"\n[ \t]*(?:<[^>\n]*>)?(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:[.,](\d{1,3}))?(?:,(\d{1,3}))?")
 # Legacy styles.
-_GPS = re.compile(r"GPS\s*\(\s*" + NUM + r"\s*,\s*" + NUM + r"\s*(?:,\s*" + NUM + r"\s*)?\)")
+_GPS = re.compile(r"(?:GPS|RTK)\s*\(\s*" + NUM + r"\s*,\s*" + NUM + r"\s*(?:,\s*" + NUM + r"\s*)?\)")
 _HOME = re.compile(r"HOME\s*\(\s*" + NUM + r"\s*,\s*" + NUM)
 _LEGACY_DATE = re.compile(r"(\d{4})[.-](\d\d)[.-](\d\d) (\d\d:\d\d:\d\d)")
 _BARO = re.compile(r"BAROMETER" + _S + NUM)

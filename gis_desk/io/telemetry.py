@@ -280,7 +280,8 @@ def read_telemetry(path, time_offset_s: float | str = 0.0) -> Telemetry:
     p = _check_file(path)
     suffix = p.suffix.lower()
     if suffix == ".gpx":
-        return read_gpx(p, float(time_offset_s))
+        # a GPX has no recording flag: "auto" means the video started with the log
+        return read_gpx(p, 0.0 if time_offset_s in ("auto", None) else float(time_offset_s))
     if suffix in (".csv", ".txt"):
         return read_flight_csv(p, time_offset_s)
     tel = read_srt(p)

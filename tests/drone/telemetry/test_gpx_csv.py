@@ -133,3 +133,10 @@ def test_read_footage_csv_with_video_and_offset(tmp_path):
     assert ds.source.options == {"video": str(video.resolve()), "time_offset_s": 1.0}
     assert ds.crs.to_epsg() == 27700 and len(ds.frame) == 3
     np.testing.assert_allclose(ds.frame["time_s"], [-1.0, 0.0, 1.0])
+
+
+def test_gpx_auto_offset_means_none(tmp_path):
+    p = tmp_path / "flight.gpx"
+    p.write_text(GPX11)
+    [ds] = read_footage(p, time_offset_s="auto")
+    assert ds.telemetry.time_s[0] == 0.0

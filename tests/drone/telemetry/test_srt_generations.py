@@ -195,3 +195,11 @@ def test_legacy_camera_fields():
     assert tel.extras["fnum"][0] == 2.8 and tel.extras["iso"][0] == 150
     assert tel.extras["shutter_s"][0] == pytest.approx(1 / 206.14)
     assert tel.rel_alt[0] == 1.0
+
+
+def test_rtk_tuple_is_read_like_gps():
+    # ODM documents 'RTK (lon, lat, alt)' as the RTK variant of the legacy line
+    text = "".join(cue(i, f"F/2.8, SS 500, ISO 100, EV 0, RTK (-2.30{i}0, 53.4450, 45), D 1.00m, H 2.00m")
+                   for i in (1, 2))
+    tel = parse_srt_text(text)
+    assert tel.lat[0] == 53.445 and tel.lon[1] == -2.302
