@@ -7,7 +7,7 @@ not part of the layer.  Qt-free (skia), like every renderer.
 
 A one-hour per-frame track has ~108,000 points; drawing stays vectorised: the points are moved
 to pixels, consecutive points falling in the same half-pixel are dropped, and the remaining
-segments are grouped into a few dozen colour classes, one skia path each
+segments are grouped into a few dozen colour classes, one skia path of polylines each
 (``skia_util.path_from_rings``), so no Python loop runs per point.
 """
 
@@ -99,12 +99,20 @@ def _thin(px: np.ndarray, py: np.ndarray) -> np.ndarray:
     return np.flatnonzero(keep)
 
 
-def _segments_path(p0: np.ndarray, p1: np.ndarray) -> skia.Path:
-    """One path of separate two-point segments p0[i] -> p1[i]."""
-    n = len(p0)
-    coords = np.empty((2 * n, 2), np.float64)
-    coords[0::2], coords[1::2] = p0, p1
-    return skia_util.path_from_rings(coords, np.arange(0, 2 * n + 1, 2), closed=False)
+def _runs_path(p: np.ndarray, seg: np.ndarray) -> skia.Path:
+    """One path of polylines through the segments ``seg`` (increasing indices; segment i joins
+    points i and i + 1): consecutive segments make one polyline, so the stroke has joins, not
+    a cap at every vertex (far cheaper to draw than separate segments)."""
+    if len(seg) == 0:
+        return skia.Path()
+    brk = np.flatnonzero(np.diff(seg) != 1) + 1
+    starts = np.concatenate([[0], brk])
+    ends = np.concatenate([brk, [len(seg)]])
+    first, last = seg[starts], seg[ends - 1]
+    lengths = last - first + 2
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    idx = np.repeat(first - offsets[:-1], lengths) + np.arange(offsets[-1])
+    return skia_util.path_from_rings(p[idx], offsets, closed=False)
 
 
 def _hex(rgba) -> str:
@@ -149,12 +157,11 @@ def render_footage_layer(layer: FootageLayer, viewport: Viewport, cancel=None) -
     with surface as canvas:
         seg = np.flatnonzero(seg_vis)
         if len(seg):
-            p0, p1 = p[seg], p[seg + 1]
             if style.halo:
-                canvas.drawPath(_segments_path(p0, p1), skia_util.stroke_paint(style.halo, style.line_width + 2.5))
+                canvas.drawPath(_runs_path(p, seg), skia_util.stroke_paint(style.halo, style.line_width + 2.5))
             _check(cancel)
             if values is None:
-                canvas.drawPath(_segments_path(p0, p1), skia_util.stroke_paint(style.colour, style.line_width))
+                canvas.drawPath(_runs_path(p, seg), skia_util.stroke_paint(style.colour, style.line_width))
             else:
                 lo, hi = value_range(values, style)
                 v = values[idx]
@@ -167,7 +174,7 @@ def render_footage_layer(layer: FootageLayer, viewport: Viewport, cancel=None) -
                 for k in np.unique(cls):
                     m = cls == k
                     colour = style.colour if k < 0 else _hex(lut[int(round((k + 0.5) / COLOUR_CLASSES * 255))])
-                    canvas.drawPath(_segments_path(p0[m], p1[m]), skia_util.stroke_paint(colour, style.line_width))
+                    canvas.drawPath(_runs_path(p, seg[m]), skia_util.stroke_paint(colour, style.line_width))
         _check(cancel)
         if style.show_points:
             vis = np.flatnonzero(inside)
