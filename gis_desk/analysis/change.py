@@ -195,12 +195,20 @@ def _apply(xyz: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     return xyz @ m[:3, :3].T + m[:3, 3]
 
 
+_KEPT_ATTRIBUTES = ("classification", "red", "green", "blue")  # what the comparison reads
+
+
 def _without_classes(cloud, classes) -> Any:
+    """The cloud without points of ``classes``, carrying only the attributes the comparison
+    uses (copying gps_time, intensity... of 2 x 5M points would cost ~0.5 GB for nothing)."""
+    from gis_desk.core.pointcloud import PointCloud
+
     cls = cloud.attributes.get("classification")
-    if cls is None or not classes:
-        return cloud
-    keep = ~np.isin(cls, np.asarray(classes))
-    return cloud if keep.all() else cloud.subset(keep)
+    keep = None if cls is None or not classes else ~np.isin(cls, np.asarray(classes))
+    attrs = {k: cloud.attributes[k] for k in _KEPT_ATTRIBUTES if k in cloud.attributes}
+    if keep is None or keep.all():
+        return PointCloud(cloud.xyz, attrs, cloud.crs)
+    return PointCloud(cloud.xyz[keep], {k: v[keep] for k, v in attrs.items()}, cloud.crs)
 
 
 # --- the comparison ---------------------------------------------------------------------------
@@ -254,7 +262,10 @@ def compare_epochs(epoch1, epoch2, settings: ComparisonSettings | None = None, f
     dropped = (len(epoch1) - len(e1), len(epoch2) - len(e2))
     if any(dropped):
         notes.append(f"noise classes {list(settings.ignore_classes)} left out: {dropped[0]:,} + {dropped[1]:,} points")
-    check_epochs(e1, e2, matrix=settings.coarse_matrix)
+    for cloud, name in ((e1, "epoch 1"), (e2, "epoch 2")):
+        if len(cloud) == 0:
+            raise DataError(f"{name} has only noise points (classes {list(settings.ignore_classes)})",
+                            hint="check the classification, or compare with ignore_classes=()")
 
     sub = stages.begin("registration")
     registration = None

@@ -203,3 +203,10 @@ def test_cell_lod_rejects_steep_ground_and_keeps_a_real_pit():
     assert judged.volumes(flat)[0] == pytest.approx(9 * 0.2, rel=0.1)  # the 3 x 3 m x 0.2 m pit
     assert judged.volumes(flat)[1] < 0.01
     assert judged.cell_lod.shape == judged.shape and np.nanmin(judged.cell_lod) >= 0.03
+
+
+def test_an_epoch_of_noise_only_is_refused(epochs):
+    e1 = epochs[0]
+    noise = PointCloud(e1.xyz[::10].copy(), {"classification": np.full(len(e1.xyz[::10]), 7, np.uint8)}, e1.crs)
+    with pytest.raises(DataError, match="only noise"):
+        compare_epochs(e1, noise, ComparisonSettings())
