@@ -13,7 +13,6 @@ progress and cancel; errors go to ``window.presenter``.  Registration moves a la
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -418,7 +417,6 @@ class PointClouds:
                 return None
             path = chosen
         path = Path(path)
-        site_map = self._site_map_png()
         labels = tuple(result.settings.epoch_labels)
         title = f"Structural change: {result.settings.site}" if result.settings.site else None
 
@@ -429,20 +427,14 @@ class PointClouds:
 
         def work(feedback):
             feedback.set_progress(5)
-            return build_change_report(result, path, site_map_png=site_map, **extra)
+            if "feedback" in accepted:
+                extra["feedback"] = feedback
+            # the report draws its own site plan and 3D view, with captions that describe them
+            return build_change_report(result, path, **extra)
 
         self.last_task = w.tasks.start(work, f"Writing the change report {path.name}",
                                        on_done=lambda p: self._log(f"Wrote the change report {p}"))
         return self.last_task
-
-    def _site_map_png(self) -> Path | None:
-        """The map as shown, for the report's site plan (None when it cannot be grabbed)."""
-        image = self.window.canvas.grab_map_image()
-        if image.isNull() or image.width() < 16:
-            return None
-        folder = Path(tempfile.mkdtemp(prefix="gisdesk-report-"))
-        path = folder / "site_map.png"
-        return path if image.save(str(path)) else None
 
     # -- sections ----------------------------------------------------------------------------------
     def start_section(self) -> None:

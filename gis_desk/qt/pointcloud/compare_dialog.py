@@ -360,8 +360,18 @@ class CompareDialog(QDialog):
             zone_name_field=zone_field, threshold=self.threshold.value() / 1000.0, section_lines=lines,
             section_labels=labels, section_width=self.section_width.value(),
             epoch_labels=(e1.epoch_label or e1.name, e2.epoch_label or e2.name),
-            site=self.session.project.title or "")
+            site=self.site_name(e1, e2))
         return e1, e2, settings, Path(out)
+
+    def site_name(self, e1, e2) -> str:
+        """The project's name, else what both epochs' file names start with ('bridge')."""
+        project = self.session.project
+        if project.path:
+            return Path(project.path).stem
+        if project.title and project.title.lower() != "untitled":
+            return project.title
+        first = [re.split(r"[_\-\s.]+", layer.name)[0] for layer in (e1, e2)]
+        return first[0] if first[0] == first[1] and not first[0].lower().startswith("epoch") else ""
 
     def run(self):
         """Start the comparison in the background; returns the task (None when inputs are bad)."""

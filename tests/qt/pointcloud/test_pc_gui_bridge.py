@@ -71,10 +71,17 @@ def test_bridge_register_compare_section_report(qtbot, main_window, bridge, tmp_
     assert not dialog.icp_box.isChecked()  # already registered
     assert dialog.reg_error.value() == pytest.approx(result.registration_error * 1000, abs=0.05)
     d = truth["m3c2_designed"]
-    dialog.set_params(M3C2Params(normal_radius=d["normal_radius"], cylinder_radius=d["cylinder_radius"],
-                                 max_depth=d["max_depth"], normal_orientation=("towards", tuple(d["viewpoint_bng"]))))
+    cc_file = BRIDGE / "m3c2_params.txt"
+    if not (cc_file.exists() and dialog.import_cloudcompare(str(cc_file))):  # the engineer's INI, else typed
+        dialog.set_params(M3C2Params(normal_radius=d["normal_radius"], cylinder_radius=d["cylinder_radius"],
+                                     max_depth=d["max_depth"],
+                                     normal_orientation=("towards", tuple(d["viewpoint_bng"]))))
+    params = dialog.params()
+    assert (params.normal_radius, params.cylinder_radius, params.max_depth) == pytest.approx(
+        (d["normal_radius"], d["cylinder_radius"], d["max_depth"]))
     assert dialog.orientation_mode.currentData() == "towards"
-    assert dialog.params().normal_orientation == ("towards", tuple(d["viewpoint_bng"]))
+    assert dialog.params().normal_orientation[0] == "towards"
+    assert dialog.params().normal_orientation[1] == pytest.approx(tuple(d["viewpoint_bng"]), abs=1e-3)
     dialog.out_dir.setText(str(tmp_path / "change"))
     wait_task(qtbot, w, dialog.run(), timeout=180000)
     comparison = pc.comparison
