@@ -456,6 +456,14 @@ def parse_srt_text(text: str, source: str = "<srt>") -> Telemetry:
                                 f"no valid position, skipped")
         if truncated_last:
             problems.append(f"the file ends mid-cue {int(frame[-1])}: that cue was skipped")
+    if n > 1 and valid[-1]:
+        # a last cue that kept its position but lost fields every other cue has: cut short
+        lost = [what for what, values in (("height", rel_alt), ("altitude", abs_alt),
+                                          ("gimbal angles", ang["gimbal_pitch"]), ("heading", ang["flight_yaw"]))
+                if np.isfinite(values[:-1]).all() and not np.isfinite(values[-1])]
+        if lost:
+            problems.append(f"the file ends mid-cue {int(frame[-1])}: its position was kept, "
+                            f"its {' and '.join(lost)} missing")
     if not valid.any():
         raise DataError(f"The SRT file has {n:,} cue{'s' if n != 1 else ''} but no valid position",
                         path=source, hint="the drone may have had no GPS fix while recording"

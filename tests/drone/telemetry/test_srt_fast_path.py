@@ -96,3 +96,13 @@ def test_sample_clip_srt_both_ways(monkeypatch):
         pytest.skip("sample clip SRT not built")
     fast, slow = both_ways(p.read_text(encoding="utf-8"), monkeypatch)
     same(fast, slow)
+
+
+def test_long_truncated_file_keeps_the_complete_cues(monkeypatch):
+    text = m300_like(600)
+    cut = text[:text.rindex("[rel_alt")]                 # the recording stopped inside cue 600
+    fast, slow = both_ways(cut, monkeypatch)
+    same(fast, slow)
+    assert len(fast) == 600 and np.isnan(fast.rel_alt[-1]) and fast.lat[-1] == pytest.approx(49.125749 + 600e-6)
+    assert fast.problems == ["the file ends mid-cue 600: its position was kept, its height and altitude and "
+                             "gimbal angles and heading missing"]
