@@ -354,3 +354,26 @@ def test_registration_is_saved_with_the_project(qtbot, pc, epochs, tmp_path):
     assert saved is not None and saved.method == "coarse matrix"
     compare = pc.compare_epochs()
     assert "registered" in compare.alignment.text() and not compare.icp_box.isChecked()
+
+
+def test_section_line_in_another_crs_and_picking_a_moved_layer(qtbot, pc, epochs):
+    from shapely.geometry import LineString
+
+    from gis_desk.core.crs import transform_xy
+    from gis_desk.qt.pointcloud.common import SetTransform
+    from gis_desk.qt.pointcloud.pick import top_point_near
+    from gis_desk.qt.pointcloud.section import layer_profile
+
+    e1, e2 = open_both(qtbot, pc, epochs)
+    bng = LineString([(X0 + 20, Y0 + 1), (X0 + 20, Y0 + 19)])
+    lon, lat = transform_xy("EPSG:27700", "EPSG:4326", [X0 + 20, X0 + 20], [Y0 + 1, Y0 + 19])
+    wgs = LineString(zip(np.ravel(lon), np.ravel(lat)))
+    a = layer_profile(e1, bng, 0.4)
+    b = layer_profile(e1, wgs, 0.4, line_crs="EPSG:4326")
+    assert len(a) > 100 and set(a.index) == set(b.index)  # the same strip, whichever CRS the line is in
+
+    pc.window.session.undo_stack.push(SetTransform(e2, np.linalg.inv(MISREG)))
+    i = top_point_near(e2, X0 + 3, Y0 + 10, 0.3)  # on the west abutment top, as placed
+    placed = e2.points([i])[0]
+    assert np.hypot(placed[0] - (X0 + 3), placed[1] - (Y0 + 10)) <= 0.3 and abs(placed[2] - 14.0) < 0.02
+    assert top_point_near(e2, X0 + 300, Y0 + 10, 0.3) is None
