@@ -54,7 +54,8 @@ def summary_text(result) -> str:
         parts.append(f"Registration: {reg.method}, RMS {rms}.")
     if result.dod is not None:
         d = result.dod
-        parts.append(f"DEM of difference ({d.cell_size:g} m cells): loss {d.loss_m3:.3f} m³, gain {d.gain_m3:.3f} m³, "
+        parts.append(f"DEM of difference ({d.cell_size:g} m cells): loss {d.loss_m3:.3f} m³, "
+                     f"gain {d.gain_m3:.3f} m³, "
                      f"net {d.net_m3:+.3f} m³.")
     if result.zones is not None:
         flagged = s["flagged_zones"]
