@@ -47,7 +47,6 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     import geopandas as gpd
-    import numpy as np
     from scipy.spatial import cKDTree
 
     from gis_desk.analysis.change import ComparisonSettings, compare_epochs

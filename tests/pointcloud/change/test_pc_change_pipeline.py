@@ -12,7 +12,7 @@ from gis_desk.core.crs import to_crs
 from gis_desk.core.pointcloud import PointCloud
 from gis_desk.errors import CanceledError, CrsError, DataError, ParameterError
 from gis_desk.processing.feedback import Feedback
-from pc_change_scenes import MISREG, PIT, SPALL, X0, Y0, pit_volume
+from pc_change_scenes import MISREG, SPALL, X0, Y0, pit_volume
 
 
 def test_registration_undoes_the_misregistration(epochs, comparison):
