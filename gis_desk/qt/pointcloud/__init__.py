@@ -57,6 +57,8 @@ class PointClouds:
         self.section_panel = SectionPanel()
         self.section_panel.draw_requested.connect(self.start_section)
         self.section_panel.width_changed.connect(self._width_changed)
+        self.section_panel.line_chosen.connect(lambda line, label: self.set_section_line(line, label))
+        self.section_title = "Section A–B"
         self.results_dock = self._dock("pointcloud_results", "Change Results", self.results,
                                        Qt.DockWidgetArea.RightDockWidgetArea)
         self.section_dock = self._dock("pointcloud_section", "Section", self.section_panel,
@@ -80,6 +82,8 @@ class PointClouds:
         self.actions = self._menu()
         # clouds added any other way (Add Data, drag and drop) get their epoch from the file name too
         window.session.project.layers.events.inserted.connect(self._layer_inserted)
+        window.session.project.layers.events.inserted.connect(self._refresh_saved_lines)
+        window.session.project.layers.events.removed.connect(self._refresh_saved_lines)
 
     def _layer_inserted(self, _index: int, layer) -> None:
         from gis_desk.core.pointcloud import PointCloudLayer
@@ -437,6 +441,25 @@ class PointClouds:
         return self.last_task
 
     # -- sections ----------------------------------------------------------------------------------
+    def _refresh_saved_lines(self, *_: Any) -> None:
+        """Offer every line of the project's line layers (in the project CRS) in the Section dock."""
+        from gis_desk.qt.pointcloud.common import is_line_layer, lines_of
+
+        entries = []
+        project = self.window.session.project
+        for layer in reversed(list(project.layers)):
+            if not is_line_layer(layer):
+                continue
+            try:
+                lines, labels = lines_of(layer, project.crs)
+            except GisDeskError:
+                continue
+            entries += [(f"{layer.name}: {label}", line) for line, label in zip(lines, labels)]
+        try:
+            self.section_panel.set_saved_lines(entries)
+        except RuntimeError:  # the window is closing
+            pass
+
     def start_section(self) -> None:
         self.overlay.width = self.section_panel.width.value()
         self.window.canvas.set_tool(self.section_tool.name)
@@ -444,16 +467,20 @@ class PointClouds:
         self.section_dock.show()
         self.section_dock.raise_()
 
-    def set_section_line(self, line) -> list:
+    def set_section_line(self, line, label: str | None = None) -> list:
         """Cut every visible point-cloud layer along ``line`` (project CRS) and plot it."""
         from gis_desk.core.pointcloud import PointCloudLayer
         from gis_desk.qt.pointcloud.section import profiles_for
 
+        if line is not self.section_line:
+            self.section_title = label or "Section A–B"
         self.section_line = line
         if line is None:
             return []
-        if len(self.overlay.vertices) < 2:  # given programmatically: show it too
-            self.overlay.vertices = [tuple(c[:2]) for c in list(line.coords)[:2]]
+        coords = [tuple(c[:2]) for c in line.coords]
+        if self.overlay.vertices != coords[:2] or len(coords) > 2:  # given, not drawn: show it too
+            self.overlay.vertices = coords
+            self.overlay.floating = None
             self.section_tool.finished = True
         width = self.section_panel.width.value()
         self.overlay.width = width
@@ -466,7 +493,7 @@ class PointClouds:
         except GisDeskError as exc:
             self.report(exc, "Section")
             return []
-        self.section_panel.set_profiles(profiles, "Section A–B")
+        self.section_panel.set_profiles(profiles, self.section_title)
         self.section_dock.show()
         self.section_dock.raise_()
         return profiles

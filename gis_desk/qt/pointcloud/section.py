@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QPixmap, QPolygonF
-from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel,
+                               QPushButton, QVBoxLayout, QWidget)
 
 from gis_desk.core.pointcloud import PointCloudLayer
 from gis_desk.errors import ParameterError
@@ -100,23 +100,25 @@ class SectionOverlay:
         px = [QPointF(*viewport.world_to_pixel(x, y)) for x, y in pts]
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        if len(pts) == 2:
-            (x0, y0), (x1, y1) = pts
-            length = math.hypot(x1 - x0, y1 - y0)
-            if length > 0:
+        if len(pts) >= 2:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(255, 140, 0, 60))
+            for (x0, y0), (x1, y1) in zip(pts[:-1], pts[1:]):  # the strip, segment by segment
+                length = math.hypot(x1 - x0, y1 - y0)
+                if length == 0:
+                    continue
                 nx, ny = -(y1 - y0) / length * self.width / 2, (x1 - x0) / length * self.width / 2
                 strip = [(x0 + nx, y0 + ny), (x1 + nx, y1 + ny), (x1 - nx, y1 - ny), (x0 - nx, y0 - ny)]
-                painter.setPen(Qt.PenStyle.NoPen)
-                painter.setBrush(QColor(255, 140, 0, 60))
                 painter.drawPolygon(QPolygonF([QPointF(*viewport.world_to_pixel(x, y)) for x, y in strip]))
             pen = QPen(QColor(230, 80, 0), 2.0)
             if self.floating is not None and len(self.vertices) == 1:
                 pen.setStyle(Qt.PenStyle.DashLine)
             painter.setPen(pen)
-            painter.drawLine(px[0], px[1])
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawPolyline(QPolygonF(px))
         painter.setPen(QPen(QColor(40, 40, 40), 1.0))
         painter.setBrush(QColor(255, 255, 255))
-        for p, name in zip(px, "AB"):
+        for p, name in ((px[0], "A"), (px[-1], "B")) if len(px) > 1 else ((px[0], "A"),):
             painter.drawEllipse(p, 4, 4)
             painter.drawText(p + QPointF(6, -6), name)
         painter.restore()
@@ -160,7 +162,7 @@ class SectionTool(MapTool):
     def line(self):
         from shapely.geometry import LineString
 
-        return LineString(self.overlay.vertices[:2]) if len(self.overlay.vertices) >= 2 else None
+        return LineString(self.overlay.vertices) if len(self.overlay.vertices) >= 2 else None
 
     def deactivate(self) -> None:
         if not self.finished:  # keep a finished line on the map; drop a half-drawn one
@@ -182,6 +184,7 @@ class SectionPanel(QWidget):
 
     draw_requested = Signal()
     width_changed = Signal(float)
+    line_chosen = Signal(object, str)  # LineString (project CRS), label
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -203,7 +206,14 @@ class SectionPanel(QWidget):
         self.equal = QCheckBox("True shape")
         self.equal.setToolTip("Same scale across and up (off: heights stretched so small changes show)")
         self.equal.toggled.connect(lambda _on: self.redraw())
+        self.saved = QComboBox()
+        self.saved.setToolTip("Cut along a line of a line layer in the project (e.g. planned sections)")
+        self.saved.setMinimumContentsLength(18)
+        self.saved.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.saved.activated.connect(self._saved_chosen)
+        self.set_saved_lines([])
         controls.addWidget(self.draw_button)
+        controls.addWidget(self.saved)
         controls.addWidget(QLabel("Width:"))
         controls.addWidget(self.width)
         controls.addWidget(self.equal)
@@ -233,6 +243,21 @@ class SectionPanel(QWidget):
             self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
             self.image.setMinimumHeight(220)
             layout.addWidget(self.image, 1)
+
+    def set_saved_lines(self, lines: list[tuple[str, object]]) -> None:
+        """(label, LineString in the project CRS) of the project's line layers."""
+        self.saved.blockSignals(True)
+        self.saved.clear()
+        self.saved.addItem("Lines of a layer…" if lines else "(no line layers)", None)
+        for label, line in lines:
+            self.saved.addItem(label, line)
+        self.saved.setEnabled(bool(lines))
+        self.saved.blockSignals(False)
+
+    def _saved_chosen(self, index: int) -> None:
+        line = self.saved.itemData(index)
+        if line is not None:
+            self.line_chosen.emit(line, self.saved.itemText(index))
 
     def set_profiles(self, profiles: list, title: str = "") -> None:
         self.profiles, self.title = list(profiles), title
