@@ -373,9 +373,19 @@ class PointClouds:
         dock = self.window.docks.get("view3d")
         if dock is None:
             return False
-        for layer in self.comparison_layers:
-            if isinstance(layer, PointCloudLayer) and not layer.visible:
-                self.window.session.set_layer_property(layer, "visible", True)
+        session = self.window.session
+        change = [l for l in self.comparison_layers if isinstance(l, PointCloudLayer) and l in session.project.layers]
+        for layer in change:
+            if not layer.visible:
+                session.set_layer_property(layer, "visible", True)
+        if change:  # the epochs' own points would hide the coloured core points they sit among
+            hidden = [l for l in session.project.layers if isinstance(l, PointCloudLayer) and l.visible
+                      and l not in change]
+            for layer in hidden:
+                session.set_layer_property(layer, "visible", False)
+            if hidden:
+                self._log("Hid " + ", ".join(f"'{l.name}'" for l in hidden) + " so the change cloud shows in 3D "
+                          "(tick them in Layers, or Edit > Undo, to show them again)")
         dock.show()
         dock.raise_()
         return True

@@ -106,5 +106,12 @@ def test_results_zoom_to_element_and_show_in_3d(qtbot, pc, epochs, tmp_path, dia
     assert xmin <= X0 + 14 and xmax >= X0 + 26 and ymin <= Y0 + 8 and ymax >= Y0 + 12
     assert xmax - xmin < 40  # zoomed in on the element, not the whole site
     assert panel.view3d_button.isEnabled()
-    if pc.show_in_3d():
-        assert pc.window.docks["view3d"].isVisible()
+    assert pc.show_in_3d()  # the 3D View dock (its GL-less fallback offscreen)
+    assert pc.window.docks["view3d"].isVisible()
+    from gis_desk.core.pointcloud import PointCloudLayer
+
+    shown = [l.name for l in pc.window.session.project.layers if isinstance(l, PointCloudLayer) and l.visible]
+    assert len(shown) == 1 and shown[0].startswith("M3C2 change")
+    pc.window.session.undo_stack.undo()  # the epochs come back one by one
+    assert len([l for l in pc.window.session.project.layers
+                if isinstance(l, PointCloudLayer) and l.visible]) == 2
