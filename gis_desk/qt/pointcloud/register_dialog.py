@@ -42,8 +42,10 @@ def _spin(value: float, lo: float, hi: float, step: float, decimals: int = 3, su
     return box
 
 
-def describe_registration(result) -> str:
-    """The figures an engineer checks before accepting a registration."""
+def describe_registration(result, centre=None) -> str:
+    """The figures an engineer checks before accepting a registration.  ``centre`` (x, y, z):
+    where to report the shift (the matrix's own translation is about the CRS origin, hundreds
+    of metres for a small rotation in British National Grid)."""
     def mm(v: float) -> str:
         return "n/a" if v is None or not math.isfinite(v) else f"{v * 1000:.1f} mm"
 
@@ -53,12 +55,21 @@ def describe_registration(result) -> str:
              f"Correspondences: {result.n_correspondences:,}",
              f"Registration error: {mm(result.registration_error)}",
              f"Iterations: {result.iterations}",
-             f"Translation: " + ", ".join(f"{v:+.3f}" for v in result.translation) + " m",
+             _shift_text(result.matrix, centre),
              f"Rotation: {result.rotation_angle * 1000:.3f} mrad",
              "", "Matrix (moving file coordinates → reference):", format_matrix(result.matrix)]
     if result.notes:
         lines += ["", "Notes:"] + [f"• {n}" for n in result.notes]
     return "\n".join(lines)
+
+
+def _shift_text(matrix: np.ndarray, centre) -> str:
+    if centre is None:
+        return "Translation: " + ", ".join(f"{v:+.3f}" for v in np.asarray(matrix)[:3, 3]) + " m"
+    c = np.asarray(centre, dtype=float)
+    moved = np.asarray(matrix)[:3, :3] @ c + np.asarray(matrix)[:3, 3]
+    d = (moved - c) * 1000
+    return f"Shift at the cloud centre: dE {d[0]:+.1f}, dN {d[1]:+.1f}, dZ {d[2]:+.1f} mm"
 
 
 class RegisterDialog(QDialog):
@@ -452,7 +463,13 @@ class RegisterDialog(QDialog):
 
     def _done(self, result, layer_id: str) -> None:
         self.result, self.result_layer_id = result, layer_id
-        self.report.setPlainText(describe_registration(result))
+        layer = self._result_layer()
+        centre = None
+        if layer is not None and layer.dataset is not None:
+            xmin, ymin, xmax, ymax = layer.dataset.bounds
+            zmin, zmax = layer.dataset.z_range
+            centre = ((xmin + xmax) / 2, (ymin + ymax) / 2, (zmin + zmax) / 2)
+        self.report.setPlainText(describe_registration(result, centre))
         self.apply_button.setEnabled(True)
         self.copy_button.setEnabled(True)
         self.status.setText("Check the figures, then Apply to move the layer.")
