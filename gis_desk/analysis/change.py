@@ -281,7 +281,8 @@ def compare_epochs(epoch1, epoch2, settings: ComparisonSettings | None = None, f
                                               registration_error=0.0, method="coarse matrix", iterations=0,
                                               notes=["matrix given by the user"])
     if settings.icp:
-        registration = reg.icp(e2.xyz, e1.xyz, init=init, stable_areas=settings.stable_areas,
+        src, dst = _near_stable_areas(e2.xyz, init, settings), _near_stable_areas(e1.xyz, None, settings)
+        registration = reg.icp(src, dst, init=init, stable_areas=settings.stable_areas,
                                max_distance=settings.icp_max_distance, voxel_size=settings.icp_voxel, feedback=sub)
     matrix = np.eye(4) if registration is None else np.asarray(registration.matrix)
     xyz2 = _apply(e2.xyz, matrix) if registration is not None else e2.xyz
@@ -324,6 +325,28 @@ def compare_epochs(epoch1, epoch2, settings: ComparisonSettings | None = None, f
         n_points=(len(epoch1), len(epoch2)), epoch1_preview=e1.xyz[preview_idx], epoch1_preview_rgb=rgb,
         created=_dt.datetime.now().replace(microsecond=0).isoformat(sep=" "), notes=notes,
     )
+
+
+def _near_stable_areas(xyz: np.ndarray, init: np.ndarray | None, settings: ComparisonSettings) -> np.ndarray:
+    """The points within 1 m (plus the ICP distance) of a stable area's bounding box, in epoch 1
+    coordinates (for epoch 2 each box is mapped back through ``init``).  ICP keeps only points
+    inside the polygons anyway; cropping first spares transforming and testing millions of
+    points that cannot be in them."""
+    if not settings.stable_areas or len(xyz) == 0:
+        return xyz
+    inv = None if init is None else np.linalg.inv(np.asarray(init, dtype=np.float64))
+    zs = (float(xyz[:, 2].min()), float(xyz[:, 2].max()))
+    margin = 1.0 + settings.icp_max_distance
+    x, y = xyz[:, 0], xyz[:, 1]
+    keep = np.zeros(len(xyz), bool)
+    for geom in settings.stable_areas:
+        xmin, ymin, xmax, ymax = geom.bounds
+        if inv is not None:
+            corners = np.array([[cx, cy, z] for cx in (xmin, xmax) for cy in (ymin, ymax) for z in zs])
+            back = corners @ inv[:3, :3].T + inv[:3, 3]
+            (xmin, ymin), (xmax, ymax) = back[:, :2].min(axis=0), back[:, :2].max(axis=0)
+        keep |= (x >= xmin - margin) & (x <= xmax + margin) & (y >= ymin - margin) & (y <= ymax + margin)
+    return xyz if keep.all() else xyz[keep]
 
 
 def _validate(s: ComparisonSettings) -> None:

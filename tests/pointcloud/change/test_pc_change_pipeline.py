@@ -210,3 +210,20 @@ def test_an_epoch_of_noise_only_is_refused(epochs):
     noise = PointCloud(e1.xyz[::10].copy(), {"classification": np.full(len(e1.xyz[::10]), 7, np.uint8)}, e1.crs)
     with pytest.raises(DataError, match="only noise"):
         compare_epochs(e1, noise, ComparisonSettings())
+
+
+def test_icp_crop_keeps_every_stable_point(epochs):
+    """Cropping to the stable areas' boxes before ICP loses no point ICP would use, with or
+    without a coarse matrix (here a 0.8 mrad turn and 3 m shift)."""
+    from gis_desk.analysis.change import _near_stable_areas
+    from gis_desk.analysis.registration import apply_transform, stable_mask
+    from pc_change_scenes import stable_areas
+
+    s = ComparisonSettings(stable_areas=stable_areas())
+    xyz = epochs[1].xyz
+    for init in (None, MISREG @ np.array([[1, 0, 0, 3.0], [0, 1, 0, -2.0], [0, 0, 1, 0], [0, 0, 0, 1]])):
+        moved = xyz if init is None else apply_transform(xyz, np.linalg.inv(init))
+        cropped = _near_stable_areas(moved, init, s)
+        placed = lambda p: p if init is None else apply_transform(p, init)  # noqa: E731
+        assert len(cropped) < 0.6 * len(moved)
+        assert stable_mask(placed(cropped), s.stable_areas).sum() == stable_mask(placed(moved), s.stable_areas).sum()
