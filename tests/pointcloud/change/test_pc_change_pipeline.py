@@ -22,6 +22,7 @@ def test_registration_undoes_the_misregistration(epochs, comparison):
     assert np.linalg.norm(moved - xyz, axis=1).max() < 0.003
     assert comparison.registration_error < 0.005
     assert "stable areas" in comparison.registration_error_source
+    assert any("refined from the first ICP" in n for n in comparison.registration.notes)
 
 
 def test_spall_measured_and_wall_flagged(comparison):
