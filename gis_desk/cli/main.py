@@ -19,7 +19,7 @@ from typing import Any, Sequence
 from gis_desk import __version__
 from gis_desk.errors import CanceledError, GisDeskError, MissingCrsError, ParameterError
 
-SUBCOMMANDS = ("info", "render", "algorithms", "plugins", "uprn", "heatmap", "aggregate", "overlap")
+SUBCOMMANDS = ("info", "render", "algorithms", "plugins", "uprn", "heatmap", "aggregate", "overlap", "pointcloud")
 EXIT_OK, EXIT_ERROR, EXIT_BAD_PARAMETERS, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -30,7 +30,7 @@ def is_cli_invocation(argv: Sequence[str]) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gis_desk.cli import algorithms, info, plugins, render, shortcuts
+    from gis_desk.cli import algorithms, info, plugins, pointcloud, render, shortcuts
 
     parser = argparse.ArgumentParser(
         prog="gis-desk",
@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="print error details")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    for module in (info, render, algorithms, plugins, shortcuts):
+    for module in (info, render, algorithms, plugins, shortcuts, pointcloud):
         module.add_parser(commands)
     return parser
 

@@ -242,8 +242,12 @@ class RasterioDataset(RasterDataset):
                 return RasterStyle(mode="rgb", bands=bands, stretch="manual", vmin=[0.0] * 3, vmax=[255.0] * 3)
             vmin, vmax = self._stretch(list(bands))
             return RasterStyle(mode="rgb", bands=bands, stretch="minmax", vmin=vmin, vmax=vmax)
+        from gis_desk.core.style import is_elevation_model
+
         vmin, vmax = self._stretch([1])
-        return RasterStyle(mode="singleband", bands=(1,), stretch="minmax", vmin=vmin, vmax=vmax)
+        # surface models read best shaded by their relief (DSM/DTM named as such)
+        shade = "blend" if is_elevation_model(self) else "off"
+        return RasterStyle(mode="singleband", bands=(1,), stretch="minmax", vmin=vmin, vmax=vmax, hillshade=shade)
 
     def info(self) -> dict[str, Any]:
         xres, yres = abs(self.transform.a), abs(self.transform.e)

@@ -82,9 +82,17 @@ class MainWindow(QMainWindow):
         self._connect()
         self._log_bridge = LogBridge(self.message_log).attach(logging.getLogger("gis_desk"))
         self._add_plugin_contributions()
-        from gis_desk.qt.uprn import install_council_data  # Council data menu and docks (issue 3)
+        # Feature areas, each a menu with its docks and tools: council data (issue 3), the 3D
+        # view and point-cloud change detection (issue 4), drone footage and photos (issue 5).
+        from gis_desk.qt.drone import install_drone
+        from gis_desk.qt.pointcloud import install_pointcloud
+        from gis_desk.qt.uprn import install_council_data
+        from gis_desk.qt.view3d import install_view3d
 
         install_council_data(self)
+        install_view3d(self)
+        install_pointcloud(self)
+        install_drone(self)
 
         self.autosave_timer = QTimer(self, interval=AUTOSAVE_INTERVAL_MS, timeout=self.autosave)
         self.autosave_timer.start()
@@ -175,7 +183,10 @@ class MainWindow(QMainWindow):
                     plugins.report_failure(c.plugin, exc)
                 self.message_log.add("warning", f"Plugin panel '{title}' ({c.plugin}) skipped: {exc}")
                 continue
-            self._dock(f"plugin_{c.data['command']}", title, widget, c.data.get("area", "right"))
+            dock = self._dock(f"plugin_{c.data['command']}", title, widget, c.data.get("area", "right"))
+            if c.data.get("area", "right") == "right":  # tabbed, so several plugins fit on a laptop screen
+                self.tabifyDockWidget(self.docks["identify"], dock)
+                self.docks["identify"].raise_()
         for c in plugins.contributions("menus"):
             path = [p for p in str(c.data["menu"]).split("/") if p]
             menu = self.menus.get(path[0]) or self.menuBar().addMenu(path[0])
@@ -411,6 +422,10 @@ class MainWindow(QMainWindow):
         from gis_desk.core.autosave import discard_autosave
 
         self.autosave_timer.stop()
+        for feature in ("drone", "view3d"):  # stop decoder threads, free GPU memory
+            closer = getattr(getattr(self, feature, None), "close" if feature == "drone" else "shutdown", None)
+            if closer is not None:
+                closer()
         self.tasks.cancel_all()
         self.tasks.wait(5000)
         try:

@@ -131,6 +131,7 @@ def _register_builtin_renderers() -> None:
     register_layer_renderer(TileLayer)(render_tile_layer)
     # Later layer kinds register themselves on import; importing them here means any map
     # (canvas, CLI render, report) can draw a project holding them.
+    import gis_desk.render.footage  # noqa: F401
     import gis_desk.render.photos  # noqa: F401
     import gis_desk.render.pointcloud  # noqa: F401
 

@@ -14,6 +14,7 @@ style)`` so every change is undoable.
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QLinearGradient, QPainter, QPixmap
@@ -343,6 +344,15 @@ class RasterStylePanel(QWidget):
         self.resampling = QComboBox()
         self.resampling.addItems(["nearest", "bilinear", "average"])
         self.resampling.setCurrentText(style.resampling)
+        self.hillshade = QComboBox()
+        self.hillshade.addItem("Off", "off")
+        self.hillshade.addItem("Blended with the colours", "blend")
+        self.hillshade.addItem("Relief only (grey)", "only")
+        self.hillshade.setCurrentIndex(max(0, self.hillshade.findData(style.hillshade)))
+        self.hillshade.setToolTip("Shade a surface model (DSM/DTM) by its relief")
+        self.azimuth = QDoubleSpinBox(minimum=0, maximum=360, decimals=0, suffix="°", value=style.hillshade_azimuth)
+        self.altitude = QDoubleSpinBox(minimum=1, maximum=90, decimals=0, suffix="°", value=style.hillshade_altitude)
+        self.z_factor = QDoubleSpinBox(minimum=0.1, maximum=100, decimals=1, value=style.hillshade_z_factor)
         self._style = style
         form = QFormLayout(self)
         form.addRow("Render type", self.mode)
@@ -359,6 +369,13 @@ class RasterStylePanel(QWidget):
         form.addRow("Colour ramp", self.ramp)
         form.addRow("", self.invert)
         form.addRow("Resampling", self.resampling)
+        if self.band_count == 1:
+            form.addRow("Hillshade", self.hillshade)
+            light = QHBoxLayout()
+            for label, box in (("Sun azimuth", self.azimuth), ("altitude", self.altitude), ("Z factor", self.z_factor)):
+                light.addWidget(QLabel(label))
+                light.addWidget(box)
+            form.addRow("", light)
 
     def _bands(self) -> tuple[int, ...]:
         mode = self.mode.currentData()
@@ -384,9 +401,13 @@ class RasterStylePanel(QWidget):
         else:  # computed per band drawn, so RGB bands each get their own range
             pairs = [classify.raster_stretch(self.layer.dataset, b, stretch) for b in bands]
             vmin, vmax = [p[0] for p in pairs], [p[1] for p in pairs]
-        return RasterStyle(mode=mode, bands=bands, stretch=stretch, vmin=vmin, vmax=vmax,
-                           ramp=self.ramp.currentText(), invert_ramp=self.invert.isChecked(),
-                           nodata=self._style.nodata, resampling=self.resampling.currentText())
+        # replace(): fields this panel does not show (e.g. hillshade strength) are kept
+        return dataclasses.replace(
+            self._style, mode=mode, bands=bands, stretch=stretch, vmin=vmin, vmax=vmax,
+            ramp=self.ramp.currentText(), invert_ramp=self.invert.isChecked(), resampling=self.resampling.currentText(),
+            hillshade=self.hillshade.currentData() if mode == "singleband" else "off",
+            hillshade_azimuth=self.azimuth.value(), hillshade_altitude=self.altitude.value(),
+            hillshade_z_factor=self.z_factor.value())
 
 
 class StyleDialog(QDialog):

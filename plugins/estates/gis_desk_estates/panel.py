@@ -145,6 +145,12 @@ class EstatesPanel(QWidget):
         layout.addWidget(survey_box)
         layout.addWidget(brochure)
         self._set_detail_enabled(False)
+        # a register saved in the project (or added from Add Data) is picked up by the panel
+        layers = session.project.layers
+        layers.events.inserted.connect(lambda _i, layer: self._adopt(layer))
+        layers.events.removed.connect(lambda _i, layer: self._forget(layer))
+        for layer in list(layers):
+            self._adopt(layer)
 
     # -- opening ---------------------------------------------------------------------------------
     def _choose_portfolio(self) -> None:
@@ -184,14 +190,15 @@ class EstatesPanel(QWidget):
 
     def open_portfolio(self, path: str | Path) -> bool:
         try:
-            self.portfolio = Portfolio.open(path)
+            opened = Portfolio.open(path)
             [dataset] = self.session.read(path, reader="estates.read_portfolio")
         except GisDeskError as exc:
             self.message.setText(f"Not opened: {exc}")
             return False
-        for layer in list(self.session.project.layers):
+        for layer in list(self.session.project.layers):  # reopening replaces the old layer
             if layer.source and Path(layer.source.path) == Path(path).resolve():
                 self.session.project.layers.remove(layer)
+        self.portfolio = opened
         self.layer = self.session.layer_for(dataset, name="Council property")
         self.layer.style = status_style()
         self.session.add_layers([self.layer])
@@ -200,6 +207,22 @@ class EstatesPanel(QWidget):
                              + (f"; {len(r.get('unplaced', [])):,} unplaced: see the table" if r else ""))
         self.apply_filters()
         return True
+
+    def _adopt(self, layer) -> None:
+        source = getattr(layer, "source", None)
+        if self.portfolio is not None or source is None or source.reader != "estates.read_portfolio" or layer is self.layer:
+            return
+        try:
+            self.portfolio = Portfolio.open(source.path)
+        except GisDeskError as exc:
+            self.message.setText(f"Not opened: {exc}")
+            return
+        self.layer = layer
+        self.apply_filters()
+
+    def _forget(self, layer) -> None:
+        if layer is self.layer:
+            self.layer, self.portfolio = None, None
 
     # -- filters -----------------------------------------------------------------------------------
     def statuses(self) -> list[str]:

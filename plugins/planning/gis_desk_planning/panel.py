@@ -78,6 +78,12 @@ class PlanningPanel(QWidget):
         layout.addWidget(pack)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
+        # a register saved in the project (or added from Add Data) is picked up by the panel
+        layers = session.project.layers
+        layers.events.inserted.connect(lambda _i, layer: self._adopt(layer))
+        layers.events.removed.connect(lambda _i, layer: self._forget(layer))
+        for layer in list(layers):
+            self._adopt(layer)
 
     # -- tabs ------------------------------------------------------------------------------------
     def _details_tab(self) -> QWidget:
@@ -204,14 +210,15 @@ class PlanningPanel(QWidget):
 
     def open_register(self, path) -> bool:
         try:
-            self.register = PlanningRegister.open(path)
+            opened = PlanningRegister.open(path)
             [dataset] = self.session.read(path, reader="planning.read_register")
         except GisDeskError as exc:
             self.message.setText(f"Not opened: {exc}")
             return False
-        for layer in list(self.session.project.layers):
+        for layer in list(self.session.project.layers):  # reopening replaces the old layer
             if layer.source and Path(layer.source.path) == Path(path).resolve():
                 self.session.project.layers.remove(layer)
+        self.register = opened
         self.layer = self.session.layer_for(dataset, name="Planning applications")
         self.layer.style = status_style()
         self.session.add_layers([self.layer])
@@ -219,6 +226,23 @@ class PlanningPanel(QWidget):
         self._fill_committees()
         self._fill_designations()
         return True
+
+    def _adopt(self, layer) -> None:
+        source = getattr(layer, "source", None)
+        if self.register is not None or source is None or source.reader != "planning.read_register" or layer is self.layer:
+            return
+        try:
+            self.register = PlanningRegister.open(source.path)
+        except GisDeskError as exc:
+            self.message.setText(f"Not opened: {exc}")
+            return
+        self.layer = layer
+        self._fill_committees()
+        self._fill_designations()
+
+    def _forget(self, layer) -> None:
+        if layer is self.layer:
+            self.layer, self.register = None, None
 
     def _fill_committees(self) -> None:
         dates = sorted(d for d in self.register.applications["committee_date"].unique() if d)
