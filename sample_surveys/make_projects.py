@@ -196,7 +196,9 @@ def write_portfolio(folder: Path) -> Path:
     path.unlink(missing_ok=True)
     portfolio = Portfolio.create(path, frame, report)
     portfolio.set_status("SYN0001", "for_sale", asking_price=1_150_000)
-    portfolio.set_status("SYN0003", "to_let", lease_expiry="2025-09-30", tenant="", annual_rent=48_000)
+    portfolio.set_status("SYN0002", "to_let", annual_rent=36_000)  # offered to car-park operators
+    portfolio.set_status("SYN0003", "leased", lease_expiry="2027-09-30", tenant="Moss Road Stores Ltd",
+                         annual_rent=48_000)
     portfolio.save()
     return portfolio.path
 

@@ -93,6 +93,9 @@ class MainWindow(QMainWindow):
         install_view3d(self)
         install_pointcloud(self)
         install_drone(self)
+        # the map keeps most of the window: panels added above start narrow (saved layouts win)
+        self.resizeDocks([self.docks["layers"], self.docks["identify"]], [270, 320], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["log"]], [140], Qt.Orientation.Vertical)
 
         self.autosave_timer = QTimer(self, interval=AUTOSAVE_INTERVAL_MS, timeout=self.autosave)
         self.autosave_timer.start()
@@ -183,7 +186,7 @@ class MainWindow(QMainWindow):
                     plugins.report_failure(c.plugin, exc)
                 self.message_log.add("warning", f"Plugin panel '{title}' ({c.plugin}) skipped: {exc}")
                 continue
-            dock = self._dock(f"plugin_{c.data['command']}", title, widget, c.data.get("area", "right"))
+            dock = self._dock(f"plugin_{c.data['command']}", title, _scrolling(widget), c.data.get("area", "right"))
             if c.data.get("area", "right") == "right":  # tabbed, so several plugins fit on a laptop screen
                 self.tabifyDockWidget(self.docks["identify"], dock)
                 self.docks["identify"].raise_()
@@ -692,3 +695,15 @@ class MainWindow(QMainWindow):
             return False
         self.message_log.add("info", f"Exported map image {path}")
         return True
+
+
+def _scrolling(widget: QWidget) -> QWidget:
+    """``widget`` in a scroll area, so a tall plugin panel never forces the window taller
+    than a laptop screen."""
+    from PySide6.QtWidgets import QFrame, QScrollArea
+
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    return area

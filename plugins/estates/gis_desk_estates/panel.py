@@ -218,6 +218,7 @@ class EstatesPanel(QWidget):
             self.message.setText(f"Not opened: {exc}")
             return
         self.layer = layer
+        self.message.setText(f"{len(self.portfolio.properties):,} properties in {Path(source.path).name}.")
         self.apply_filters()
 
     def _forget(self, layer) -> None:

@@ -237,6 +237,7 @@ class PlanningPanel(QWidget):
             self.message.setText(f"Not opened: {exc}")
             return
         self.layer = layer
+        self.message.setText(f"{len(self.register.applications):,} applications in {Path(source.path).name}.")
         self._fill_committees()
         self._fill_designations()
 

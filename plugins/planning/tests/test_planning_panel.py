@@ -34,7 +34,7 @@ def window(qtbot, dialogs):
 
 
 def planning_panel(window) -> PlanningPanel:
-    [panel] = [d.widget() for d in window.findChildren(QDockWidget) if d.windowTitle() == "Planning"]
+    [panel] = [d.widget().widget() for d in window.findChildren(QDockWidget) if d.windowTitle() == "Planning"]
     return panel
 
 
