@@ -256,7 +256,8 @@ class View3DDock(QWidget):
 
     @staticmethod
     def _name(layer: PointCloudLayer) -> str:
-        return f"{layer.name} ({layer.epoch_label})" if layer.epoch_label else layer.name
+        label = layer.epoch_label
+        return f"{layer.name} ({label})" if label and label not in layer.name else layer.name
 
     def _fill_combo(self) -> None:
         """Layer style, then every field the project's clouds have (RGB as one entry)."""
