@@ -69,6 +69,7 @@ def test_fast_path_small_chunks(monkeypatch):
     fast = srt.parse_srt_text(text)
     monkeypatch.setattr(srt, "_FAST_MIN_CUES", 10 ** 9)
     same(fast, srt.parse_srt_text(text))
+    assert len(fast) == 700 and not fast.problems
 
 
 def test_a_cue_off_the_layout_falls_back(monkeypatch):
@@ -96,6 +97,7 @@ def test_sample_clip_srt_both_ways(monkeypatch):
         pytest.skip("sample clip SRT not built")
     fast, slow = both_ways(p.read_text(encoding="utf-8"), monkeypatch)
     same(fast, slow)
+    assert len(fast) == 720  # one cue per frame of the 24 s, 30 fps clip
 
 
 def test_long_truncated_file_keeps_the_complete_cues(monkeypatch):
