@@ -2,8 +2,8 @@
 
 ``builtins.pc_register`` (RegisterEpochs), ``builtins.pc_m3c2`` (M3C2), ``builtins.pc_dod``
 (DemOfDifference), ``builtins.pc_zone_stats`` (ZoneStatistics), ``builtins.pc_compare``
-(CompareEpochs: the whole pipeline to an output folder) and ``builtins.pc_sections``
-(SectionProfiles).  Each is a thin form over ``gis_desk.analysis`` (registration, m3c2, dod,
+(CompareEpochs: the whole pipeline to an output folder), ``builtins.pc_sections``
+(SectionProfiles) and ``builtins.pc_c2c`` (CloudToCloud).  Each is a thin form over ``gis_desk.analysis`` (registration, m3c2, dod,
 zones, section, change), so the GUI, ``gis-desk algorithms run`` and ``gis-desk pointcloud``
 compute the same figures.  Point clouds are given as files or point-cloud layers: a layer's
 ``transform`` (e.g. epoch 2 already registered) is applied, the file is never rewritten.
@@ -367,6 +367,62 @@ class M3C2(Algorithm):
             "median_distance_m": float(np.median(result.distance[ok])) if ok.any() else math.nan,
             "median_lod95_m": float(np.median(result.lod95[ok])) if ok.any() else math.nan,
         }
+
+
+class CloudToCloud(Algorithm):
+    id = "builtins.pc_c2c"
+    display_name = "Cloud-to-cloud distances (C2C)"
+    group = GROUP
+    description = """
+        For every point of the compared cloud, the distance to the nearest point of the
+        reference, or to a least-squares plane through its k nearest reference points (less
+        sensitive to point spacing), split into a horizontal part and a signed vertical part
+        (compared above reference is positive).  A quick look before M3C2: no level of
+        detection.  Writes the compared cloud with c2c_distance, c2c_horizontal and c2c_vertical.
+    """
+
+    def parameters(self):
+        return [
+            PointCloudParameter("reference", "Reference cloud", "Usually epoch 1."),
+            PointCloudParameter("compared", "Compared cloud", "Usually epoch 2, registered."),
+            EnumParameter("model", "Local model", ["nearest", "plane"], "Nearest point, or a local plane.",
+                          default="plane"),
+            IntegerParameter("k", "Neighbours for the plane", "Reference points the plane is fitted to.",
+                             default=6, minimum=3, maximum=100),
+            NumberParameter("max_distance", "Maximum distance (m)", "Farther points get no distance (0: no limit).",
+                            default=0.0, minimum=0.0),
+            OutputFileParameter("output", "Distance cloud", "LAS/LAZ of the compared points with the C2C fields.",
+                                optional=True, extensions=[".laz", ".las"]),
+        ]
+
+    def outputs(self):
+        return [
+            OutputDefinition("output", "file", "The compared cloud with C2C fields (LAZ)"),
+            OutputDefinition("matched", "integer", "Points with a distance"),
+            OutputDefinition("median_distance_m", "number", "Median distance (m)"),
+            OutputDefinition("p95_distance_m", "number", "95th percentile distance (m)"),
+        ]
+
+    def run(self, params, feedback):
+        from gis_desk.analysis.c2c import c2c
+        from gis_desk.analysis.change import check_epochs
+        from gis_desk.core.pointcloud import PointCloud
+        from gis_desk.io.pointcloud import write_pointcloud
+
+        ref = self.parameter("reference").load(params["reference"])
+        cmp_ = self.parameter("compared").load(params["compared"])
+        check_epochs(ref, cmp_)
+        result = c2c(ref.xyz, cmp_.xyz, local_model=None if params["model"] == "nearest" else "plane",
+                     k=int(params["k"]), max_distance=float(params["max_distance"]) or None,
+                     feedback=feedback.child(0, 90))
+        attributes = dict(cmp_.attributes)
+        attributes.update(c2c_distance=result.distance, c2c_horizontal=result.horizontal,
+                          c2c_vertical=result.vertical)
+        path = params["output"] or str(_temp_folder("pc_c2c_") / "c2c_distance.laz")
+        write_pointcloud(path, PointCloud(cmp_.xyz, attributes, cmp_.crs))
+        summary = result.summary()
+        return {"output": path, "matched": summary["matched"], "median_distance_m": summary["median"],
+                "p95_distance_m": summary["p95"]}
 
 
 class DemOfDifference(Algorithm):
