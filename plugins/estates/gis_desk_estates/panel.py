@@ -9,7 +9,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate, QItemSelectionModel, Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QPlainTextEdit, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem,
@@ -261,7 +261,10 @@ class EstatesPanel(QWidget):
         return self._codes[rows[0].row()] if rows else None
 
     def select(self, code: str) -> None:
-        self.table.selectRow(self._codes.index(code))
+        # not selectRow(): that follows the keyboard modifiers held at the time (Ctrl toggles)
+        index = self.table.model().index(self._codes.index(code), 0)
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        self.table.selectionModel().setCurrentIndex(index, flags)
 
     def _set_detail_enabled(self, on: bool) -> None:
         for w in (self.status_combo, self.lease_date, self.has_lease, self.tenant, self.price, self.rent,

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QSlider, QTableWidget,
@@ -286,7 +286,10 @@ class PlanningPanel(QWidget):
         return self._refs[rows[0].row()] if rows else None
 
     def select(self, reference: str) -> None:
-        self.table.selectRow(self._refs.index(reference))
+        # not selectRow(): that follows the keyboard modifiers held at the time (Ctrl toggles)
+        index = self.table.model().index(self._refs.index(reference), 0)
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        self.table.selectionModel().setCurrentIndex(index, flags)
 
     def _application_changed(self) -> None:
         ref = self.current_reference()
