@@ -788,21 +788,21 @@ def write_comparison_outputs(result: ComparisonResult, out_dir, crs=None) -> dic
         paths["registration_matrix"] = out / "registration_matrix.txt"
     record = result.to_dict()
     record["files"] = {k: p.name for k, p in paths.items()}
-    (out / "comparison.json").write_text(json.dumps(_json_safe(record), indent=2) + "\n", encoding="utf-8")
+    (out / "comparison.json").write_text(json.dumps(json_safe(record), indent=2) + "\n", encoding="utf-8")
     paths["json"] = out / "comparison.json"
     return paths
 
 
-def _json_safe(value):
+def json_safe(value):
     """NaN/inf become null (comparison.json must be strict JSON)."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, np.generic):
-        return _json_safe(value.item())
+        return json_safe(value.item())
     return value
 
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from gis_desk.errors import DataError, ParameterError, WriterError
+from gis_desk.errors import DataError, ParameterError
+from gis_desk.io.atomic import atomic_path
 
 PLOT_FORMATS = (".png", ".svg", ".pdf")
 
@@ -109,14 +109,8 @@ def plot_sections(profiles: Sequence[Profile], path_or_axes: Any, title: str = "
     fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
     ax = fig.add_subplot()
     _draw(ax, profiles, title, equal_aspect, point_size, colors)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path, "the section plot") as tmp:
         fig.savefig(tmp, format=path.suffix.lower()[1:])
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise WriterError(f"The section plot could not be written: {exc}", path=path) from exc
     return path
 
 
@@ -146,19 +140,12 @@ def _draw(ax, profiles, title, equal_aspect, point_size, colors) -> None:
 def export_sections_csv(profiles: Sequence[Profile], path: str | Path) -> Path:
     """One CSV row per section point: label, index, distance_m, offset_m, x, y, z (atomic write)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(["label", "index", "distance_m", "offset_m", "x", "y", "z"])
-            for prof in profiles:
-                xs = prof.x if prof.x is not None else np.full(len(prof), np.nan)
-                ys = prof.y if prof.y is not None else np.full(len(prof), np.nan)
-                for i, d, o, xx, yy, zz in zip(prof.index, prof.distance, prof.offset, xs, ys, prof.z):
-                    w.writerow([prof.label, int(i), f"{d:.4f}", f"{o:.4f}", f"{xx:.4f}", f"{yy:.4f}", f"{zz:.4f}"])
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise WriterError(f"The sections CSV could not be written: {exc}", path=path) from exc
+    with atomic_path(path, "the sections CSV") as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["label", "index", "distance_m", "offset_m", "x", "y", "z"])
+        for prof in profiles:
+            xs = prof.x if prof.x is not None else np.full(len(prof), np.nan)
+            ys = prof.y if prof.y is not None else np.full(len(prof), np.nan)
+            for i, d, o, xx, yy, zz in zip(prof.index, prof.distance, prof.offset, xs, ys, prof.z):
+                w.writerow([prof.label, int(i), f"{d:.4f}", f"{o:.4f}", f"{xx:.4f}", f"{yy:.4f}", f"{zz:.4f}"])
     return path

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from gis_desk.errors import WriterError
 
@@ -45,3 +47,31 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@contextmanager
+def atomic_path(path: str | Path, what: str = "the file") -> Iterator[Path]:
+    """For writers that need a file name (GDAL, reportlab, matplotlib, zipfile): yields a
+    temporary path beside ``path`` with the same suffix; when the block ends without error it
+    replaces ``path``, otherwise it is removed and ``path`` keeps its old content.  ``OSError``
+    becomes a ``WriterError`` naming ``path`` (``what`` words the message)."""
+    path = Path(path)
+    hint = "check the folder exists, is writable and the disk is not full"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+        os.close(fd)
+        os.unlink(name)  # writers such as GDAL create the file themselves
+    except OSError as exc:
+        raise WriterError(f"Could not write {what}: {exc.strerror or exc}", path=path, hint=hint) from exc
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise WriterError(f"Could not write {what}: {exc.strerror or exc}", path=path, hint=hint) from exc
+    finally:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass

@@ -16,7 +16,6 @@ horizontal axis, slightly oblique, which for a bridge or a wall shows its side.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from gis_desk.core.pointcloud import PointCloud, PointCloudDataset, PointCloudLayer, PointCloudStyle
-from gis_desk.errors import DataError, WriterError
+from gis_desk.errors import DataError
+from gis_desk.io.atomic import atomic_path
 
 
 @dataclass(frozen=True)
@@ -284,12 +284,6 @@ def compose_png(image: np.ndarray, path: str | Path, *, entries=(), title: str |
     elif swatches:
         handles = [Patch(facecolor=e.fill or "#808080", edgecolor="#444444", label=e.label) for e in swatches[:20]]
         fig.legend(handles=handles, loc="center left", bbox_to_anchor=(left - 0.02, 0.5), fontsize=7, frameon=False)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix or '.png'}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path, "the snapshot") as tmp:
         fig.savefig(tmp, format="png", dpi=dpi, facecolor="white")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise WriterError(f"The snapshot could not be written: {exc.strerror or exc}", path=path) from exc
     return path

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import os
 import tempfile
 from pathlib import Path
 from typing import Any, Sequence
@@ -32,6 +31,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from gis_desk.errors import DataError, WriterError
+from gis_desk.io.atomic import atomic_path
 
 CHANGE_RAMP = "RdBu"
 _MM = 1000.0
@@ -211,14 +211,8 @@ def _north_arrow(ax) -> None:
 
 
 def _save(fig, path: Path, dpi: int) -> Path:
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path, "the picture") as tmp:
         fig.savefig(tmp, format="png", dpi=dpi, facecolor="white")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise WriterError(f"The picture could not be written: {exc.strerror or exc}", path=path) from exc
     return path
 
 
@@ -654,25 +648,12 @@ def build_change_report(result, pdf_path: str | Path, *, site_map_png: str | Pat
                                "of the structural significance rests with the responsible engineer.", st["small"]))
 
         progress(80, "Report: writing the PDF")
-        try:
-            pdf_path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_pdf = tempfile.mkstemp(prefix=f".{pdf_path.stem}.", suffix=".pdf", dir=pdf_path.parent)
-        except OSError as exc:
-            raise WriterError(f"The report could not be written: {exc.strerror or exc}", path=pdf_path,
-                              hint="check the folder exists and is writable") from exc
-        os.close(fd)
-        try:
-            doc = SimpleDocTemplate(tmp_pdf, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm,
+        with atomic_path(pdf_path, "the report") as tmp_pdf:
+            doc = SimpleDocTemplate(str(tmp_pdf), pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm,
                                     topMargin=14 * mm, bottomMargin=16 * mm, title=title,
                                     author=f"GIS Desk {version}", subject=f"{site}: {names[0]} vs {names[1]}",
                                     creator=f"GIS Desk {version}")
             doc.build(story, canvasmaker=_numbered_canvas(title, version))
-            os.replace(tmp_pdf, pdf_path)
-        except OSError as exc:
-            raise WriterError(f"The report could not be written: {exc.strerror or exc}", path=pdf_path) from exc
-        finally:
-            if os.path.exists(tmp_pdf):
-                os.unlink(tmp_pdf)
     progress(100)
     return pdf_path
 

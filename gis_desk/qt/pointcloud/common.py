@@ -250,22 +250,12 @@ class RegistrationStore:
         return result
 
     def __setitem__(self, layer_id: str, result) -> None:
-        self._table(create=True)[layer_id] = _json_safe(result.to_dict())
+        from gis_desk.analysis.change import json_safe  # project files are strict JSON: NaN -> null
+
+        self._table(create=True)[layer_id] = json_safe(result.to_dict())
 
     def pop(self, layer_id: str, default=None):
         result = self.get(layer_id, default)
         self._table(create=True).pop(layer_id, None)
         return result
 
-
-def _json_safe(value):
-    """NaN and infinities as None (project files are strict JSON)."""
-    import math
-
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value

@@ -16,7 +16,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from gis_desk.errors import ParameterError, WriterError
+from gis_desk.errors import ParameterError
+from gis_desk.io.atomic import atomic_path
 
 from gis_desk_estates.register import STATUS_LABELS
 
@@ -134,17 +135,10 @@ def build_brochure(prop: Any, pdf_path: str | Path, *, map_png: str | Path | Non
     footer = f"{council + ' · ' if council else ''}Particulars prepared {date.today():%d %B %Y}. " \
              "Areas are approximate and for guidance only." + (f" Contact: {contact}" if contact else "")
     story += [Spacer(1, 6 * mm), Paragraph(_escape(footer), styles["Normal"])]
-    tmp = pdf_path.with_name(f".{pdf_path.name}.writing")
-    try:
-        doc = SimpleDocTemplate(str(tmp), pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm,
-                                topMargin=15 * mm, bottomMargin=15 * mm,
-                                title=f"{offer.title()}: {_value(prop, 'name')}", author=council or "GIS Desk")
-        doc.build(story)
-        tmp.replace(pdf_path)
-    except OSError as exc:
-        raise WriterError(f"The brochure could not be written: {exc}", path=pdf_path) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(pdf_path, "the brochure") as tmp:
+        SimpleDocTemplate(str(tmp), pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=15 * mm,
+                          bottomMargin=15 * mm, title=f"{offer.title()}: {_value(prop, 'name')}",
+                          author=council or "GIS Desk").build(story)
     return pdf_path
 
 
@@ -178,17 +172,10 @@ def build_bundle(prop: Any, pdf: str | Path, stills: Iterable[str | Path], zip_p
     readme = (f"{_value(prop, 'name')}\n{_value(prop, 'address')} {_value(prop, 'postcode')}\n\n"
               "brochure.pdf      the particulars\nimages/           drone stills at full size\n"
               "property.geojson  the property's location (WGS84), opens in any GIS or web map\n")
-    tmp = zip_path.with_name(f".{zip_path.name}.writing")
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.write(pdf, "brochure.pdf")
-            for still in stills:
-                zf.write(still, f"images/{Path(still).name}")
-            zf.writestr("property.geojson", json.dumps(feature, indent=1))
-            zf.writestr("README.txt", readme)
-        tmp.replace(zip_path)
-    except OSError as exc:
-        raise WriterError(f"The bundle could not be written: {exc}", path=zip_path) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(zip_path, "the bundle") as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(pdf, "brochure.pdf")
+        for still in stills:
+            zf.write(still, f"images/{Path(still).name}")
+        zf.writestr("property.geojson", json.dumps(feature, indent=1))
+        zf.writestr("README.txt", readme)
     return zip_path

@@ -13,7 +13,6 @@ Plain GIS tools (QGIS included) open the file as ordinary GeoPackage layers.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ import pandas as pd
 
 from gis_desk.core.style import CategorisedStyle, Category, LabelSettings, Symbol
 from gis_desk.errors import CorruptFileError, DataError, MissingFileError, ParameterError
+from gis_desk.io.atomic import atomic_path
 
 from gis_desk_estates.register import STATUS_LABELS, STATUSES, RegisterReport
 
@@ -98,9 +98,7 @@ class Portfolio:
         import pyogrio
 
         target = Path(path) if path else self.path
-        tmp = target.with_name(f".saving-{target.name}")
-        tmp.unlink(missing_ok=True)
-        try:
+        with atomic_path(target, "the estates portfolio") as tmp:
             props = self.properties.copy()
             pyogrio.write_dataframe(props, tmp, layer=PROPERTIES, driver="GPKG")
             surveys = self.surveys if len(self.surveys) else pd.DataFrame(
@@ -108,9 +106,6 @@ class Portfolio:
             pyogrio.write_dataframe(surveys.astype(str), tmp, layer=SURVEYS, driver="GPKG")
             pyogrio.write_dataframe(pd.DataFrame({"json": [json.dumps(self.report, default=str)]}), tmp,
                                     layer=REPORT, driver="GPKG")
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
         self.path = target
         return target
 

@@ -12,7 +12,6 @@ committee pack).  Saving writes a new file and swaps it in.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +25,7 @@ import shapely
 from gis_desk.analysis.uprn import parse_uprns
 from gis_desk.core.style import CategorisedStyle, Category, LabelSettings, Symbol
 from gis_desk.errors import CorruptFileError, DataError, MissingFileError, ParameterError, ReaderError
+from gis_desk.io.atomic import atomic_path
 
 BNG = "EPSG:27700"
 SUFFIX = ".planning.gpkg"
@@ -194,17 +194,12 @@ class PlanningRegister:
     def save(self) -> Path:
         import pyogrio
 
-        tmp = self.path.with_name(f".saving-{self.path.name}")
-        tmp.unlink(missing_ok=True)
-        try:
+        with atomic_path(self.path, "the planning register") as tmp:
             pyogrio.write_dataframe(self.applications, tmp, layer=APPLICATIONS, driver="GPKG",
                                     geometry_type="Unknown", promote_to_multi=False)
             for name, frame, columns in ((NOTES, self.notes, NOTE_COLUMNS), (FRAMES, self.frames, FRAME_COLUMNS)):
                 data = frame if len(frame) else pd.DataFrame({c: pd.Series(dtype=str) for c in columns})
                 pyogrio.write_dataframe(data, tmp, layer=name, driver="GPKG")
-            os.replace(tmp, self.path)
-        finally:
-            tmp.unlink(missing_ok=True)
         return self.path
 
     # -- edits -----------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from gis_desk.errors import ParameterError, WriterError
+from gis_desk.errors import ParameterError
+from gis_desk.io.atomic import atomic_path
 
 
 @dataclass
@@ -177,15 +178,9 @@ def build_committee_pack(entries: Sequence[PackEntry], pdf_path: str | Path, *, 
             story.append(Paragraph("Officer's notes", styles["Heading2"]))
             story += [Paragraph(f"<i>{_esc(when)} {_esc(who)}</i>: {_esc(text)}", styles["Normal"])
                       for when, who, text in e.notes]
-    tmp = pdf_path.with_name(f".{pdf_path.name}.writing")
-    try:
+    with atomic_path(pdf_path, "the committee pack") as tmp:
         SimpleDocTemplate(str(tmp), pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=15 * mm,
                           bottomMargin=15 * mm, title=title or "Planning committee pack").build(story)
-        tmp.replace(pdf_path)
-    except OSError as exc:
-        raise WriterError(f"The committee pack could not be written: {exc}", path=pdf_path) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
     return pdf_path
 
 
@@ -208,23 +203,17 @@ def build_clip_bundle(entries: Sequence[PackEntry], clips: dict[str, list[tuple[
             "<script>function play(id,t){var v=document.getElementById(id);v.currentTime=t;v.play();}</script>"
             f"<h1>Drone footage for committee</h1><ul>{apps}</ul>{''.join(rows)}"
             "<p>Open this page in any web browser; no internet connection is needed.</p>")
-    tmp = zip_path.with_name(f".{zip_path.name}.writing")
-    try:
-        with zipfile.ZipFile(tmp, "w") as zf:  # clips are already compressed: store them
-            zf.writestr("index.html", page)
-            for video in clips:
-                zf.write(video, f"clips/{Path(video).name}")
-            for e in entries:
-                for k in e.key_frames:
-                    zf.write(k.png, f"key_frames/{Path(k.png).name}")
-            if pdf:
-                zf.write(pdf, Path(pdf).name)
-            zf.writestr("bookmarks.json", json.dumps({Path(v).name: m for v, m in clips.items()}, indent=1))
-        tmp.replace(zip_path)
-    except OSError as exc:
-        raise WriterError(f"The clip bundle could not be written: {exc}", path=zip_path) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
+    # clips are already compressed: stored, not deflated
+    with atomic_path(zip_path, "the clip bundle") as tmp, zipfile.ZipFile(tmp, "w") as zf:
+        zf.writestr("index.html", page)
+        for video in clips:
+            zf.write(video, f"clips/{Path(video).name}")
+        for e in entries:
+            for k in e.key_frames:
+                zf.write(k.png, f"key_frames/{Path(k.png).name}")
+        if pdf:
+            zf.write(pdf, Path(pdf).name)
+        zf.writestr("bookmarks.json", json.dumps({Path(v).name: m for v, m in clips.items()}, indent=1))
     return zip_path
 
 
