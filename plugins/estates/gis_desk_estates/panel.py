@@ -9,13 +9,14 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QDate, QItemSelectionModel, Qt
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QPlainTextEdit, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
 from gis_desk.errors import GisDeskError
+from gis_desk.plugin_api.panels import follow_layers, select_row
 
 from gis_desk_estates.portfolio import (GRADES, ConditionSurvey, Portfolio, filter_mask, lease_expiry_days,
                                         status_style)
@@ -145,12 +146,8 @@ class EstatesPanel(QWidget):
         layout.addWidget(survey_box)
         layout.addWidget(brochure)
         self._set_detail_enabled(False)
-        # a register saved in the project (or added from Add Data) is picked up by the panel
-        layers = session.project.layers
-        layers.events.inserted.connect(lambda _i, layer: self._adopt(layer))
-        layers.events.removed.connect(lambda _i, layer: self._forget(layer))
-        for layer in list(layers):
-            self._adopt(layer)
+        # a store saved in the project (or added from Add Data) is picked up by the panel
+        follow_layers(session, "estates.read_portfolio", self._adopt, self._forget)
 
     # -- opening ---------------------------------------------------------------------------------
     def _choose_portfolio(self) -> None:
@@ -209,8 +206,8 @@ class EstatesPanel(QWidget):
         return True
 
     def _adopt(self, layer) -> None:
-        source = getattr(layer, "source", None)
-        if self.portfolio is not None or source is None or source.reader != "estates.read_portfolio" or layer is self.layer:
+        source = layer.source
+        if self.portfolio is not None or layer is self.layer:
             return
         try:
             self.portfolio = Portfolio.open(source.path)
@@ -261,10 +258,7 @@ class EstatesPanel(QWidget):
         return self._codes[rows[0].row()] if rows else None
 
     def select(self, code: str) -> None:
-        # not selectRow(): that follows the keyboard modifiers held at the time (Ctrl toggles)
-        index = self.table.model().index(self._codes.index(code), 0)
-        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
-        self.table.selectionModel().setCurrentIndex(index, flags)
+        select_row(self.table, self._codes.index(code))
 
     def _set_detail_enabled(self, on: bool) -> None:
         for w in (self.status_combo, self.lease_date, self.has_lease, self.tenant, self.price, self.rent,

@@ -11,13 +11,14 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QSlider, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from gis_desk.errors import GisDeskError
+from gis_desk.plugin_api.panels import follow_layers, select_row
 
 from gis_desk_planning.applications import STATUSES, PlanningRegister, import_applications, status_style
 from gis_desk_planning.review import SiteMedia, site_media
@@ -78,12 +79,8 @@ class PlanningPanel(QWidget):
         layout.addWidget(pack)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
-        # a register saved in the project (or added from Add Data) is picked up by the panel
-        layers = session.project.layers
-        layers.events.inserted.connect(lambda _i, layer: self._adopt(layer))
-        layers.events.removed.connect(lambda _i, layer: self._forget(layer))
-        for layer in list(layers):
-            self._adopt(layer)
+        # a store saved in the project (or added from Add Data) is picked up by the panel
+        follow_layers(session, "planning.read_register", self._adopt, self._forget)
 
     # -- tabs ------------------------------------------------------------------------------------
     def _details_tab(self) -> QWidget:
@@ -228,8 +225,8 @@ class PlanningPanel(QWidget):
         return True
 
     def _adopt(self, layer) -> None:
-        source = getattr(layer, "source", None)
-        if self.register is not None or source is None or source.reader != "planning.read_register" or layer is self.layer:
+        source = layer.source
+        if self.register is not None or layer is self.layer:
             return
         try:
             self.register = PlanningRegister.open(source.path)
@@ -286,10 +283,7 @@ class PlanningPanel(QWidget):
         return self._refs[rows[0].row()] if rows else None
 
     def select(self, reference: str) -> None:
-        # not selectRow(): that follows the keyboard modifiers held at the time (Ctrl toggles)
-        index = self.table.model().index(self._refs.index(reference), 0)
-        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
-        self.table.selectionModel().setCurrentIndex(index, flags)
+        select_row(self.table, self._refs.index(reference))
 
     def _application_changed(self) -> None:
         ref = self.current_reference()
