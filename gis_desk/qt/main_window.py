@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
         # the map keeps most of the window: panels added above start narrow (saved layouts win)
         self.resizeDocks([self.docks["layers"], self.docks["identify"]], [270, 320], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["log"]], [140], Qt.Orientation.Vertical)
+        self.docks["identify"].raise_()  # the tab shown first on the right, whatever was tabbed onto it
 
         self.autosave_timer = QTimer(self, interval=AUTOSAVE_INTERVAL_MS, timeout=self.autosave)
         self.autosave_timer.start()

@@ -104,7 +104,13 @@ class PlanningPanel(QWidget):
         form.addRow("Committee date", self.committee_date)
         form.addRow(save)
         form.addRow(draw)
+        self._detail_widgets = (self.proposal, self.status_combo, self.decision, self.committee_date, save, draw)
+        self._enable_details(False)
         return w
+
+    def _enable_details(self, on: bool) -> None:
+        for widget in self._detail_widgets:
+            widget.setEnabled(on)
 
     def _review_tab(self) -> QWidget:
         w = QWidget()
@@ -287,6 +293,7 @@ class PlanningPanel(QWidget):
 
     def _application_changed(self) -> None:
         ref = self.current_reference()
+        self._enable_details(ref is not None and self.register is not None)
         if ref is None or self.register is None:
             return
         a = self.register.applications.iloc[self.register.row(ref)]
